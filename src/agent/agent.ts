@@ -1,0 +1,61 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createCollectors } from '../collectors/index.js';
+import { CollectorRunner } from '../collectors/runner.js';
+import type { HeadroomConfig } from '../config/schema.js';
+import { createExporterApp } from '../exporter/app.js';
+import { errorMessage } from '../logging/logger.js';
+import { CgroupFs } from '../procfs/cgroupfs.js';
+import { NodeFileReader } from '../procfs/file-reader.js';
+import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
+import type { World } from '../cli/world.js';
+
+export interface RunningAgent {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** Splits "host:port" / "[::1]:port". */
+export function splitListen(listen: string): { host: string; port: number } {
+  const idx = listen.lastIndexOf(':');
+  const host = listen.slice(0, idx).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(listen.slice(idx + 1)) };
+}
+
+/**
+ * Starts the agent: the collectors behind /metrics (and, as they are configured, the features that share
+ * its HTTP server). Resolves once it listens.
+ */
+export async function startAgent(config: HeadroomConfig, world: World, units: KernelUnits): Promise<RunningAgent> {
+  const files = new NodeFileReader();
+  const proc = new ProcFs(config.agent.procfs, files, units);
+  const cgroups = new CgroupFs(config.agent.cgroupfs, files);
+  const runner = new CollectorRunner(createCollectors(), { config, proc, cgroups, files }, world.monotonic, (collector, error) =>
+    world.logger.warn('collector failed', { collector, error: errorMessage(error) }),
+  );
+  const selfRegistry = new Registry();
+  collectDefaultMetrics({ register: selfRegistry, prefix: 'headroom_agent_' });
+  const app = createExporterApp({ runner, extraRegistries: [selfRegistry], version: world.version, logger: world.logger });
+
+  const { host, port } = splitListen(config.agent.listen);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host);
+    s.once('listening', () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost}:${address.port}`;
+  world.logger.info('agent listening', { url, procfs: config.agent.procfs, cgroupfs: config.agent.cgroupfs });
+  return {
+    url,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

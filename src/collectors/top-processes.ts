@@ -1,0 +1,110 @@
+import { resolveSize } from '../config/units.js';
+import { classifyReadError } from '../procfs/file-reader.js';
+import { readProcessDetails, shortCmdline, type ProcessDetails } from '../procfs/process-details.js';
+import { startTimeLabel, type ProcessEntry, type ProcessTable } from '../procfs/process-table.js';
+import { family, type Collector, type CollectorOutput, type MetricFamily, type ScrapeContext } from './collector.js';
+
+export interface TopProcessSelection {
+  readonly topK: number;
+  readonly floorBytes: number;
+  readonly maxSeries: number;
+}
+
+/**
+ * Which processes to export, largest first (pure):
+ *  1. the top K by resident memory;
+ *  2. every process whose resident memory is at least the floor;
+ *  3. every job leader (process-group leader that is not a session leader, i.e. a job started from a shell
+ *     or by `headroom run`) whose process tree is at least the floor, so a parent whose DataLoader workers
+ *     hold the memory is visible even when the parent itself is small;
+ * capped at maxSeries.
+ */
+export function selectTopProcesses(table: ProcessTable, sel: TopProcessSelection): ProcessEntry[] {
+  const byResident = table.entries.filter((e) => !e.isKernelThread).sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid);
+  const chosen = new Map<number, ProcessEntry>();
+  for (const e of byResident.slice(0, sel.topK)) chosen.set(e.pid, e);
+  for (const e of byResident) {
+    if (e.residentBytes < sel.floorBytes) break;
+    chosen.set(e.pid, e);
+  }
+  for (const e of byResident) {
+    if (chosen.has(e.pid) || e.pid === 1 || e.pid !== e.pgrp || e.pid === e.session) continue;
+    if (table.treeTotals(e.pid).residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
+  }
+  return [...chosen.values()].sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid).slice(0, sel.maxSeries);
+}
+
+const LABELS = ['pid', 'start_time', 'comm', 'user', 'cgroup', 'cmdline'] as const;
+
+interface Exported {
+  readonly entry: ProcessEntry;
+  readonly details: ProcessDetails;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly pss?: number;
+}
+
+/** The largest processes and process trees, with labels that identify each process exactly. */
+export const topProcessesCollector: Collector = {
+  name: 'top_processes',
+  collect(ctx: ScrapeContext): CollectorOutput {
+    const cfg = ctx.config.collectors.top_processes;
+    const memTotal = ctx.meminfo().get('MemTotal') ?? 0;
+    const table = ctx.processes();
+    const selected = selectTopProcesses(table, {
+      topK: cfg.top_k,
+      floorBytes: resolveSize(cfg.floor, memTotal),
+      maxSeries: cfg.max_series,
+    });
+    const rows: Exported[] = [];
+    for (const entry of selected) {
+      let details: ProcessDetails;
+      try {
+        details = readProcessDetails(ctx.proc, entry.pid);
+      } catch (error) {
+        ctx.skip(classifyReadError(error));
+        continue;
+      }
+      let pss: number | undefined;
+      if (cfg.pss.enabled && entry.residentBytes <= cfg.pss.max_resident) {
+        try {
+          pss = ctx.proc.pidPssBytes(entry.pid);
+        } catch (error) {
+          ctx.skip(classifyReadError(error));
+        }
+      }
+      rows.push({
+        entry,
+        details,
+        pss,
+        labels: {
+          pid: String(entry.pid),
+          start_time: startTimeLabel(entry),
+          comm: entry.comm,
+          user: details.status.uid === undefined ? '' : ctx.userName(details.status.uid),
+          cgroup: details.cgroup ?? '',
+          cmdline: shortCmdline(details.cmdline, entry.comm, cfg.cmdline_max_chars),
+        },
+      });
+    }
+    const fam = (name: string, type: 'gauge' | 'counter', help: string, value: (r: Exported) => number | undefined): MetricFamily =>
+      family(name, type, help, LABELS, rows.map((r) => ({ labels: r.labels, value: value(r) })));
+    const families = [
+      fam('headroom_process_resident_bytes', 'gauge', 'Resident memory of the process (RSS).', (r) => r.entry.residentBytes),
+      fam('headroom_process_resident_anon_bytes', 'gauge', 'Anonymous resident memory of the process (RssAnon): what only swap or death can free.', (r) => r.details.status.rssAnonBytes),
+      fam('headroom_process_swap_bytes', 'gauge', 'Memory of the process that is swapped out (VmSwap).', (r) => r.details.status.vmSwapBytes),
+      fam('headroom_process_virtual_bytes', 'gauge', 'Virtual memory size of the process.', (r) => r.entry.virtualBytes),
+      fam('headroom_process_start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.', (r) => r.entry.startTimeSeconds),
+      fam('headroom_process_oom_score_adj', 'gauge', 'OOM killer adjustment of the process (-1000 = never killed by the kernel).', (r) => r.details.oomScoreAdj),
+      fam('headroom_process_cpu_seconds_total', 'counter', 'CPU time of the process, user plus system.', (r) => r.entry.cpuSeconds),
+      fam('headroom_process_tree_resident_bytes', 'gauge', 'Resident memory of the process plus all its descendants (e.g. DataLoader workers).', (r) => table.treeTotals(r.entry.pid).residentBytes),
+      fam('headroom_process_tree_processes', 'gauge', 'Number of processes in the process tree (the process and its descendants).', (r) => table.treeTotals(r.entry.pid).processes),
+    ];
+    if (cfg.pss.enabled) {
+      families.push(fam('headroom_process_pss_bytes', 'gauge', 'Proportional set size from smaps_rollup (opt-in; skipped above pss.max_resident).', (r) => r.pss));
+    }
+    families.push(
+      family('headroom_processes', 'gauge', 'Number of processes seen in this scrape.', [], [{ labels: {}, value: table.entries.length }]),
+    );
+    return { kind: 'data', families };
+  },
+};
