@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { classifyReadError } from '../procfs/file-reader.js';
 import type { MemoryHierarchy } from '../procfs/cgroupfs.js';
 import type { CgroupMemory } from '../procfs/parse/cgroup-memory.js';
@@ -53,8 +54,8 @@ export function createCgroupsCollector(): Collector {
       const pressure = (kind: 'some' | 'full') =>
         chosen.map((c) => ({ labels: { cgroup: c.path }, value: c.pressure?.[kind]?.totalSeconds }));
       const families: MetricFamily[] = [
-        family('headroom_cgroup_hierarchy_info', 'gauge', 'The cgroup memory hierarchy headroom reads (version v1 or v2).', ['version', 'root'], [
-          { labels: { version: h.version, root: h.root }, value: 1 },
+        family('headroom_cgroup_hierarchy_info', 'gauge', 'The cgroup memory hierarchy headroom reads: version v1 or v2, and its directory under the cgroupfs mount.', ['version', 'mount_subdir'], [
+          { labels: { version: h.version, mount_subdir: relative(ctx.cgroups.root, h.root) || '.' }, value: 1 },
         ]),
         g('headroom_cgroup_memory_usage_bytes', 'Memory charged to the cgroup (v2 memory.current, v1 usage_in_bytes).', (c) => c.usageBytes),
         g('headroom_cgroup_memory_working_set_bytes', 'Usage minus inactive file cache: what the kernel cannot easily reclaim.', (c) => c.workingSetBytes),

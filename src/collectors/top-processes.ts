@@ -28,10 +28,19 @@ export function selectTopProcesses(table: ProcessTable, sel: TopProcessSelection
     chosen.set(e.pid, e);
   }
   for (const e of byResident) {
-    if (chosen.has(e.pid) || e.pid === 1 || e.pid !== e.pgrp || e.pid === e.session) continue;
+    if (chosen.has(e.pid) || e.pid !== e.pgrp || !hasJobTree(e)) continue;
     if (table.treeTotals(e.pid).residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
   }
   return [...chosen.values()].sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid).slice(0, sel.maxSeries);
+}
+
+/**
+ * Whether a process's tree total means "a job": not PID 1 and not a session leader, whose tree is a whole
+ * login session or daemon (sshd's tree holds every job started over SSH; alerting on it would be noise and
+ * acting on it would be wrong).
+ */
+export function hasJobTree(e: Pick<ProcessEntry, 'pid' | 'session'>): boolean {
+  return e.pid !== 1 && e.pid !== e.session;
 }
 
 const LABELS = ['pid', 'start_time', 'comm', 'user', 'cgroup', 'cmdline'] as const;
@@ -96,8 +105,8 @@ export const topProcessesCollector: Collector = {
       fam('headroom_process_start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.', (r) => r.entry.startTimeSeconds),
       fam('headroom_process_oom_score_adj', 'gauge', 'OOM killer adjustment of the process (-1000 = never killed by the kernel).', (r) => r.details.oomScoreAdj),
       fam('headroom_process_cpu_seconds_total', 'counter', 'CPU time of the process, user plus system.', (r) => r.entry.cpuSeconds),
-      fam('headroom_process_tree_resident_bytes', 'gauge', 'Resident memory of the process plus all its descendants (e.g. DataLoader workers).', (r) => table.treeTotals(r.entry.pid).residentBytes),
-      fam('headroom_process_tree_processes', 'gauge', 'Number of processes in the process tree (the process and its descendants).', (r) => table.treeTotals(r.entry.pid).processes),
+      fam('headroom_process_tree_resident_bytes', 'gauge', 'Resident memory of the process plus all its descendants (e.g. DataLoader workers); not for PID 1 and session leaders.', (r) => (hasJobTree(r.entry) ? table.treeTotals(r.entry.pid).residentBytes : undefined)),
+      fam('headroom_process_tree_processes', 'gauge', 'Number of processes in the process tree (the process and its descendants); not for PID 1 and session leaders.', (r) => (hasJobTree(r.entry) ? table.treeTotals(r.entry.pid).processes : undefined)),
     ];
     if (cfg.pss.enabled) {
       families.push(fam('headroom_process_pss_bytes', 'gauge', 'Proportional set size from smaps_rollup (opt-in; skipped above pss.max_resident).', (r) => r.pss));

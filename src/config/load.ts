@@ -56,8 +56,9 @@ export function parseConfig(raw: unknown, source: string): HeadroomConfig {
   return result.data;
 }
 
-/** Parses YAML text and validates it. Throws ConfigError. */
-export function parseConfigText(text: string, source: string): HeadroomConfig {
+/** Parses YAML text into a raw document (a mapping of sections; empty text is an empty mapping). */
+export function parseYamlDocument(text: string, source: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
   let raw: unknown;
   try {
     raw = parseYaml(text);
@@ -65,7 +66,16 @@ export function parseConfigText(text: string, source: string): HeadroomConfig {
     if (error instanceof YAMLException) throw new ConfigError(source, [`not valid YAML: ${error.message}`]);
     throw error;
   }
-  return parseConfig(raw, source);
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, [`(top level): got ${show(raw)}; must be a mapping of sections (agent:, collectors:, …)`]);
+  }
+  return raw as Record<string, unknown>;
+}
+
+/** Parses YAML text and validates it. Throws ConfigError. */
+export function parseConfigText(text: string, source: string): HeadroomConfig {
+  return parseConfig(parseYamlDocument(text, source), source);
 }
 
 /** Reads a config file as a YAML document (not yet validated); with no path, an empty document. */
@@ -78,18 +88,7 @@ export function readConfigDocument(path: string | undefined): Record<string, unk
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError(path, [`cannot read the file (${reason}); pass an existing, readable YAML file with --config`]);
   }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (error) {
-    if (error instanceof YAMLException) throw new ConfigError(path, [`not valid YAML: ${error.message}`]);
-    throw error;
-  }
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(path, [`(top level): got ${show(raw)}; must be a mapping of sections (agent:, collectors:, …)`]);
-  }
-  return raw as Record<string, unknown>;
+  return parseYamlDocument(text, path);
 }
 
 /** Reads and validates a config file; with no path, the defaults. Throws ConfigError. */

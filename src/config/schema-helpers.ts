@@ -92,7 +92,7 @@ export function regex() {
 
 /** "host:port" with a port in 1–65535. */
 export function listenAddress() {
-  return z.string().refine((value) => /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.test(value) && Number(value.split(':').pop()) <= 65535 && Number(value.split(':').pop()) > 0, {
+  return z.string({ error: 'must be HOST:PORT, e.g. 127.0.0.1:9632' }).refine((value) => /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.test(value) && Number(value.split(':').pop()) <= 65535, {
     error: 'must be HOST:PORT, e.g. 127.0.0.1:9632',
   });
 }

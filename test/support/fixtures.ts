@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { createCollectors } from '../../src/collectors/index.js';
+import { CollectorRunner } from '../../src/collectors/runner.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { HeadroomConfig } from '../../src/config/schema.js';
+import { CgroupFs } from '../../src/procfs/cgroupfs.js';
+import { NodeFileReader } from '../../src/procfs/file-reader.js';
+import { ProcFs } from '../../src/procfs/procfs.js';
+
+/** Absolute path of a committed fixture (test/fixtures/...). */
+export function fixture(...parts: string[]): string {
+  return fileURLToPath(new URL(`../fixtures/${parts.join('/')}`, import.meta.url));
+}
+
+/** A deterministic monotonic clock: every reading is 1 ms after the previous one. */
+export function steppingClock(stepSeconds = 0.001): () => number {
+  let t = 0;
+  return () => {
+    t += stepSeconds;
+    return t;
+  };
+}
+
+export interface FixtureRunnerOptions {
+  readonly cgroup: 'cgroup-v1' | 'cgroup-v2';
+  readonly procRoot?: string;
+  readonly cgroupRoot?: string;
+  readonly config?: Record<string, unknown>;
+}
+
+/** A collector runner reading the committed fixture trees, with a deterministic clock. */
+export function fixtureRunner(opts: FixtureRunnerOptions): { runner: CollectorRunner; config: HeadroomConfig; errors: string[] } {
+  const config = parseConfig(
+    {
+      ...opts.config,
+      agent: {
+        procfs: opts.procRoot ?? fixture('proc'),
+        cgroupfs: opts.cgroupRoot ?? fixture(opts.cgroup),
+        passwd: fixture('etc', 'passwd'),
+      },
+    },
+    'test',
+  );
+  const files = new NodeFileReader();
+  const proc = new ProcFs(config.agent.procfs, files);
+  const cgroups = new CgroupFs(config.agent.cgroupfs, files);
+  const errors: string[] = [];
+  const runner = new CollectorRunner(createCollectors(), { config, proc, cgroups, files }, steppingClock(), (collector, error) =>
+    errors.push(`${collector}: ${error instanceof Error ? error.message : String(error)}`),
+  );
+  return { runner, config, errors };
+}
