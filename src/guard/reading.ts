@@ -1,0 +1,58 @@
+import type { MemorySummary } from '../notify/events.js';
+import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
+import type { ProcFs } from '../procfs/procfs.js';
+
+/** One poll of the guard: memory of its scope, and memory pressure. */
+export interface GuardReading {
+  readonly memory: MemorySummary;
+  /** available / total. */
+  readonly availableRatio: number;
+  /** PSI memory "full" avg10 as a share (0–1), absent without PSI. */
+  readonly psiFull?: number;
+}
+
+/** Host memory from /proc/meminfo and /proc/pressure/memory: two small reads. */
+export function readHostReading(proc: ProcFs): GuardReading {
+  const m = proc.meminfo();
+  const total = m.get('MemTotal') ?? 0;
+  // MemAvailable exists since Linux 3.14; MemFree is the conservative fallback.
+  const available = m.get('MemAvailable') ?? m.get('MemFree') ?? 0;
+  const swapTotal = m.get('SwapTotal');
+  const swapFree = m.get('SwapFree');
+  const psi = proc.pressure('memory');
+  return {
+    memory: {
+      totalBytes: total,
+      availableBytes: available,
+      usedRatio: total > 0 ? 1 - available / total : 0,
+      swapTotalBytes: swapTotal,
+      swapUsedBytes: swapTotal !== undefined && swapFree !== undefined ? swapTotal - swapFree : undefined,
+      scope: 'host',
+    },
+    availableRatio: total > 0 ? available / total : 0,
+    psiFull: psi?.full === undefined ? undefined : psi.full.avg10 / 100,
+  };
+}
+
+/**
+ * A cgroup as the guard's machine: total = its limit, available = limit − working set (usage when the kernel
+ * gives no inactive_file). Throws when the cgroup has no limit: there is nothing to be "full" against.
+ */
+export function readCgroupReading(cgroups: CgroupFs, hierarchy: MemoryHierarchy, path: string): GuardReading {
+  const m = cgroups.memory(hierarchy, path);
+  if (m === undefined) throw new Error(`guard.watch_cgroup ${path}: no such cgroup under ${hierarchy.root}`);
+  if (m.limitBytes === undefined) throw new Error(`guard.watch_cgroup ${path}: the cgroup has no memory limit to guard against`);
+  const used = m.workingSetBytes ?? m.usageBytes;
+  const available = Math.max(0, m.limitBytes - used);
+  return {
+    memory: {
+      totalBytes: m.limitBytes,
+      availableBytes: available,
+      usedRatio: 1 - available / m.limitBytes,
+      swapUsedBytes: m.swapBytes,
+      scope: `cgroup ${path}`,
+    },
+    availableRatio: available / m.limitBytes,
+    psiFull: m.pressure?.full === undefined ? undefined : m.pressure.full.avg10 / 100,
+  };
+}
