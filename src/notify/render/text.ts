@@ -1,0 +1,58 @@
+import type { Notification } from '../events.js';
+import { actionTitle, bytes, ellipsize, memoryLine, oneLine, percent, processMemory, processName, seconds, shortenMiddle } from './format.js';
+
+/** The most characters a one-line rendering may have (a log line, Slack's notification text). */
+export const TEXT_MAX_CHARS = 2000;
+
+/**
+ * One plain line per notification, for the log notifier and as Slack's notification text. Pure; it says
+ * the same things as the Slack message in short: what happened, to what, and the numbers that matter.
+ */
+export function renderText(n: Notification): string {
+  const host = oneLine(n.host);
+  let line: string;
+  switch (n.kind) {
+    case 'warning': {
+      const parts = [`[${n.severity}] ${host}: ${oneLine(n.alertName)} — ${oneLine(n.summary)}`];
+      if (n.memory) parts.push(`memory ${memoryLine(n.memory)}`);
+      if (n.predictedExhaustionSeconds !== undefined) {
+        parts.push(n.predictedExhaustionSeconds <= 0 ? 'exhaustion now' : `exhaustion in ~${seconds(n.predictedExhaustionSeconds)}`);
+      }
+      const top = n.topProcesses.slice(0, 3).map((p) => `${processName(p)} ${bytes(p.treeResidentBytes ?? p.residentBytes)}`);
+      if (top.length > 0) parts.push(`top: ${top.join(', ')}${n.topProcesses.length > 3 ? ` (+${n.topProcesses.length - 3})` : ''}`);
+      line = parts.join('; ');
+      break;
+    }
+    case 'action': {
+      const p = n.target.process;
+      const parts = [`[action${n.dryRun ? ', dry run' : ''}] ${host}: ${actionTitle(n.action, n.dryRun, n.target)}`];
+      if (p) {
+        const runtime = p.runtimeSeconds !== undefined ? `, running ${seconds(p.runtimeSeconds)}` : '';
+        parts.push(`${processMemory(p)}${runtime}, cmd: ${shortenMiddle(oneLine(p.cmdline) || `[${oneLine(p.comm)}]`, 120)}`);
+      }
+      parts.push(`why: ${oneLine(n.reason)}`);
+      const after = n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?';
+      parts.push(`memory ${percent(n.memoryBefore.usedRatio)} → ${after} used`);
+      if (n.freedBytes !== undefined) parts.push(`freed ${bytes(n.freedBytes)}`);
+      if (n.timeToResolutionSeconds !== undefined) parts.push(`resolved in ${seconds(n.timeToResolutionSeconds)}`);
+      if (n.incidentId !== undefined) parts.push(`incident ${oneLine(n.incidentId)}`);
+      line = parts.join('; ');
+      break;
+    }
+    case 'refusal': {
+      const parts = [`[refusal] ${host}: nothing was stopped (${oneLine(n.alertName)}, ${oneLine(n.reasonCode)}) — ${oneLine(n.reason)}`];
+      if (n.memory) parts.push(`memory ${memoryLine(n.memory)}`);
+      if (n.candidates && n.candidates.length > 0) {
+        parts.push(`candidates: ${n.candidates.slice(0, 3).map((p) => `${processName(p)} ${bytes(p.residentBytes)}`).join(', ')}`);
+      }
+      line = parts.join('; ');
+      break;
+    }
+    case 'resolved': {
+      const lasted = n.durationSeconds !== undefined ? `; lasted ${seconds(n.durationSeconds)}` : '';
+      line = `[resolved] ${host}: ${oneLine(n.alertName)} — ${oneLine(n.summary)}${lasted}`;
+      break;
+    }
+  }
+  return ellipsize(line, TEXT_MAX_CHARS);
+}
