@@ -6,14 +6,19 @@ import { CollectorRunner } from '../collectors/runner.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { createExporterApp } from '../exporter/app.js';
 import { errorMessage } from '../logging/logger.js';
+import { createNotificationService, type NotificationService } from '../notify/service.js';
 import { CgroupFs } from '../procfs/cgroupfs.js';
 import { NodeFileReader } from '../procfs/file-reader.js';
 import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
+import type { NotificationSink } from '../notify/events.js';
+import { startReceiver } from '../receiver/mount.js';
 import type { World } from '../cli/world.js';
 
 export interface RunningAgent {
   readonly url: string;
   readonly server: Server;
+  /** Present when the config has a `notify` section: deciders publish to `notifications.sink`. */
+  readonly notifications?: NotificationService;
   close(): Promise<void>;
 }
 
@@ -28,7 +33,13 @@ export function splitListen(listen: string): { host: string; port: number } {
  * Starts the agent: the collectors behind /metrics (and, as they are configured, the features that share
  * its HTTP server). Resolves once it listens.
  */
-export async function startAgent(config: HeadroomConfig, world: World, units: KernelUnits): Promise<RunningAgent> {
+export async function startAgent(
+  config: HeadroomConfig,
+  world: World,
+  units: KernelUnits,
+  /** Where the receiver publishes (tests); defaults to the notify service's sink, else a logging sink. */
+  options: { readonly sink?: NotificationSink } = {},
+): Promise<RunningAgent> {
   const files = new NodeFileReader();
   const proc = new ProcFs(config.agent.procfs, files, units);
   const cgroups = new CgroupFs(config.agent.cgroupfs, files);
@@ -37,7 +48,17 @@ export async function startAgent(config: HeadroomConfig, world: World, units: Ke
   );
   const selfRegistry = new Registry();
   collectDefaultMetrics({ register: selfRegistry, prefix: 'headroom_agent_' });
-  const app = createExporterApp({ runner, extraRegistries: [selfRegistry], version: world.version, logger: world.logger });
+  const notifications = config.notify ? createNotificationService({ config: config.notify, logger: world.logger, env: world.env }) : undefined;
+  const receiver = config.receiver.enabled
+    ? await startReceiver(config, world, { proc, cgroups, files }, options.sink ?? notifications?.sink)
+    : undefined;
+  const app = createExporterApp({
+    runner,
+    extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(receiver ? [receiver.registry] : [])],
+    version: world.version,
+    logger: world.logger,
+  });
+  if (receiver) app.use(receiver.router);
 
   const { host, port } = splitListen(config.agent.listen);
   const server = await new Promise<Server>((resolve, reject) => {
@@ -49,13 +70,19 @@ export async function startAgent(config: HeadroomConfig, world: World, units: Ke
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
   world.logger.info('agent listening', { url, procfs: config.agent.procfs, cgroupfs: config.agent.cgroupfs });
+  notifications?.start();
   return {
     url,
     server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    ...(notifications ? { notifications } : {}),
+    close: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await receiver?.close();
+      // After the server: a request still in flight may publish; what is undelivered stays in the outbox.
+      await notifications?.stop();
+    },
   };
 }

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { count, duration, ratio, regex, section, size, sizeOrPercent } from '../schema-helpers.js';
+
+const ACTIONS = ['stop_process_tree', 'stop_cgroup', 'throttle', 'drop_caches'] as const;
+const actionName = () => z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
+
+const matchers = () =>
+  section({
+    /** Regular expressions matched against the process name (comm). */
+    comm: z.array(regex()).default([]),
+    /** Regular expressions matched against the command line (arguments joined by spaces). */
+    cmdline: z.array(regex()).default([]),
+  }).prefault({});
+
+/**
+ * What remediation may do and when: the policy (targets, protections, limits) and the actions. Shared by the
+ * receiver (Alertmanager) and the local guard.
+ */
+export const remediationSection = section({
+  /** Decide and report, never change anything. */
+  dry_run: z.boolean().default(false),
+  /** Idempotency state, audit log (audit.jsonl) and incident reports (incidents/). */
+  state_dir: z.string().min(1).default('/var/lib/headroom'),
+  /** At most this many actions per window on this host … */
+  actions_per_window: count(1).default(3),
+  window: duration().prefault('1h'),
+  /** … and none within this time after the previous one. */
+  cooldown: duration().prefault('2m'),
+  /** A target (process tree or cgroup) smaller than this is never stopped (size, or % of MemTotal). */
+  min_victim_size: sizeOrPercent().prefault('1G'),
+  /** Never act on processes matching these (in addition to the built-in protections). */
+  protect: matchers(),
+  /** Victim ranking for host alerts: preferred processes count 4×, avoided ones ¼, headroom jobs 2×. */
+  prefer: matchers(),
+  avoid: matchers(),
+  /** SIGTERM → wait this long → SIGKILL what remains. */
+  kill_grace: duration().prefault('10s'),
+  /** Re-check right before acting: "recovered" (no action) when memory is back below these. */
+  recovered: section({
+    /** Host (or watched cgroup) used ratio, 1 − MemAvailable/MemTotal. */
+    host_used_below: ratio().default(0.9),
+    /** The named cgroup's usage / limit (cgroups without a limit: share of MemTotal). */
+    cgroup_used_below: ratio().default(0.9),
+    /** The named process tree's share of MemTotal. */
+    process_tree_share_below: ratio().default(0.5),
+  }).prefault({}),
+  /** Which action for which kind of alert; `alerts` overrides by alertname. */
+  actions: section({
+    host: actionName().default('stop_process_tree'),
+    process: actionName().default('stop_process_tree'),
+    cgroup: actionName().default('stop_cgroup'),
+    alerts: z.record(z.string(), actionName()).default({}),
+  }).prefault({}),
+  throttle: section({
+    /** memory.high (v1: soft limit) is set to this share of the cgroup's current usage. */
+    ratio: ratio().default(0.9),
+  }).prefault({}),
+  /** At agent start: lower sshd's oom_score_adj and set memory.low on its cgroup (v2). */
+  protect_sshd: section({
+    enabled: z.boolean().default(false),
+    oom_score_adj: z.number().int().min(-1000).max(0).default(-900),
+    memory_low: size().optional(),
+  }).prefault({}),
+  /** Opt in to the drop_caches action (rarely useful: page cache is reclaimable anyway). */
+  drop_caches: section({
+    enabled: z.boolean().default(false),
+  }).prefault({}),
+  /** A refused alert is re-evaluated when Alertmanager repeats it after this long (earlier repeats are duplicates). */
+  refusal_recheck_after: duration().prefault('10m'),
+  /** Idempotency records older than this are forgotten. */
+  state_retention: duration().prefault('7d'),
+});
+
+export type RemediationConfig = z.infer<typeof remediationSection>;

@@ -1,0 +1,30 @@
+import type { DecisionSource, MemorySummary, ProcessSummary, RemediationAction } from '../notify/events.js';
+
+/** One remediation, as stored in incidents/index.jsonl and rendered to incidents/<id>.md. */
+export interface IncidentRecord {
+  readonly id: string;
+  readonly host: string;
+  readonly source: DecisionSource;
+  readonly alertName: string;
+  readonly action: RemediationAction;
+  readonly dryRun: boolean;
+  /** success, partial, failed, dry_run, error. */
+  readonly result: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly target: { readonly process?: ProcessSummary; readonly cgroup?: string };
+  /** "python3 parallel_feature_testing.py": what recurring-pattern analysis groups by. */
+  readonly commandKey?: string;
+  readonly timeline: {
+    readonly firstWarning?: string;
+    readonly critical: string;
+    readonly action: string;
+    readonly recovery?: string;
+  };
+  readonly memoryBefore: MemorySummary;
+  readonly memoryAfter?: MemorySummary;
+  readonly actionBefore: Readonly<Record<string, number>>;
+  readonly actionAfter: Readonly<Record<string, number>>;
+  readonly freedBytes?: number;
+  readonly timeToResolutionSeconds?: number;
+}

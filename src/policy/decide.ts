@@ -1,0 +1,177 @@
+import { formatBytes } from '../config/units.js';
+import type { RemediationAction } from '../notify/events.js';
+import { startTimeLabel, type ProcessEntry } from '../procfs/process-table.js';
+import { protectedInTree } from './protections.js';
+import { chooseVictim, rankVictims } from './ranking.js';
+import type { Decision, DecisionRequest, PlanTarget, PolicySettings, Refusal, Snapshot } from './types.js';
+
+const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
+
+function refuse(reasonCode: Refusal['reasonCode'], reason: string, candidates?: readonly number[]): Refusal {
+  return { kind: 'refusal', reasonCode, reason, candidates };
+}
+
+function describe(e: ProcessEntry, snap: Snapshot): string {
+  const cmd = snap.details.get(e.pid)?.cmdline.join(' ') ?? '';
+  const shown = cmd.length === 0 ? e.comm : cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
+  return `PID ${e.pid} (${shown})`;
+}
+
+/** The action configured for this alert: by alertname first, then by target kind. */
+export function actionFor(req: DecisionRequest, settings: PolicySettings): RemediationAction {
+  return settings.actions.byAlertName[req.alertName] ?? settings.actions[req.target.kind];
+}
+
+function processTarget(e: ProcessEntry, snap: Snapshot): PlanTarget {
+  const live = snap.processes.subtree(e.pid).filter((p) => p.state !== 'Z' && p.state !== 'X');
+  const d = snap.details.get(e.pid);
+  return {
+    kind: 'process',
+    root: { pid: e.pid, startTime: startTimeLabel(e) },
+    tree: live.map((p) => ({ pid: p.pid, startTime: startTimeLabel(p) })),
+    comm: e.comm,
+    cmdline: d?.cmdline ?? [],
+    cgroup: d?.cgroup,
+  };
+}
+
+/**
+ * Turns a process-tree target into the configured action's plan: stop the tree, throttle its cgroup, or
+ * drop caches; refuses actions that cannot apply.
+ */
+function planForProcess(
+  action: RemediationAction,
+  e: ProcessEntry,
+  treeBytes: number,
+  why: string,
+  snap: Snapshot,
+  settings: PolicySettings,
+): Decision {
+  const target = processTarget(e, snap);
+  if (action === 'throttle') {
+    const cgroup = target.kind === 'process' ? target.cgroup : undefined;
+    if (cgroup === undefined || cgroup === '/') {
+      return refuse('no_cgroup', `${describe(e, snap)} is in the root cgroup: there is no cgroup to throttle`);
+    }
+    return { kind: 'plan', action, target: { kind: 'cgroup', path: cgroup, pids: [] }, reason: `${why}; throttling its cgroup ${cgroup}`, targetBytes: treeBytes };
+  }
+  if (action === 'stop_cgroup') {
+    const cgroup = target.kind === 'process' ? target.cgroup : undefined;
+    if (cgroup === undefined || cgroup === '/') return refuse('no_cgroup', `${describe(e, snap)} is in the root cgroup: refusing to stop a cgroup`);
+    return refuse('action_disabled', `stop_cgroup is configured for a process alert; name the cgroup in the alert instead (${cgroup})`);
+  }
+  if (action === 'drop_caches') return planDropCaches(why, settings);
+  return { kind: 'plan', action: 'stop_process_tree', target, reason: why, targetBytes: treeBytes };
+}
+
+function planDropCaches(why: string, settings: PolicySettings): Decision {
+  if (!settings.dropCachesEnabled) return refuse('action_disabled', 'drop_caches is configured but not enabled (remediation.drop_caches.enabled)');
+  return { kind: 'plan', action: 'drop_caches', target: { kind: 'host' }, reason: `${why}; dropping the page cache`, targetBytes: 0 };
+}
+
+function decideProcess(req: DecisionRequest & { target: { kind: 'process' } }, snap: Snapshot, settings: PolicySettings): Decision {
+  const { pid, startTime } = req.target;
+  const e = snap.processes.byPid.get(pid);
+  if (e === undefined || e.state === 'Z' || e.state === 'X') return refuse('target_gone', `PID ${pid} is no longer running`);
+  const live = startTimeLabel(e);
+  if (live !== startTime) {
+    return refuse('pid_reused', `PID ${pid} now belongs to another process (started ${live}, the alert names start time ${startTime})`);
+  }
+  const tree = snap.processes.subtree(pid).filter((p) => p.state !== 'Z' && p.state !== 'X');
+  const prot = protectedInTree(tree, snap, settings.protect);
+  if (prot) {
+    const where = prot.entry.pid === pid ? describe(e, snap) : `${describe(prot.entry, snap)} in the tree of ${describe(e, snap)}`;
+    return refuse('protected', `${where} is protected: ${prot.reason}`);
+  }
+  let treeBytes = 0;
+  for (const p of tree) treeBytes += p.residentBytes;
+  const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
+  if (treeBytes < minBytes) {
+    return refuse('below_minimum', `${describe(e, snap)} holds ${formatBytes(treeBytes)}, below the minimum of ${formatBytes(minBytes)}`);
+  }
+  const share = snap.hostMemTotalBytes > 0 ? treeBytes / snap.hostMemTotalBytes : 0;
+  if (share < settings.recovered.processTreeShareBelow) {
+    return refuse(
+      'recovered',
+      `${describe(e, snap)} now holds ${formatBytes(treeBytes)} (${pct(share)} of memory), below ${pct(settings.recovered.processTreeShareBelow)}: memory recovered since the alert, nothing to do`,
+    );
+  }
+  const why = `${describe(e, snap)} and ${tree.length - 1} descendants hold ${formatBytes(treeBytes)} (${pct(share)} of memory)`;
+  return planForProcess(actionFor(req, settings), e, treeBytes, why, snap, settings);
+}
+
+function decideCgroup(req: DecisionRequest & { target: { kind: 'cgroup' } }, snap: Snapshot, settings: PolicySettings): Decision {
+  const path = req.target.path;
+  const cg = snap.cgroup;
+  if (path === '/') return refuse('protected', 'the root cgroup is the whole machine: refusing to act on it');
+  if (cg === undefined || cg.path !== path || !cg.exists) return refuse('target_gone', `cgroup ${path} does not exist`);
+  const action = actionFor(req, settings);
+  if (action === 'stop_process_tree') {
+    const ranked = rankVictims(snap, settings, path);
+    const victim = chooseVictim(ranked, snap);
+    if (!victim) return refuse('no_candidate', `no process in cgroup ${path} may be stopped`);
+    return planForProcess(action, victim.entry, victim.treeBytes, `${describe(victim.entry, snap)} is the largest process tree in cgroup ${path}`, snap, settings);
+  }
+  for (const pid of cg.pids) {
+    const e = snap.processes.byPid.get(pid);
+    if (e === undefined) continue;
+    const prot = protectedInTree([e], snap, settings.protect);
+    if (prot) return refuse('protected', `cgroup ${path} contains ${describe(e, snap)}, which is protected: ${prot.reason}`);
+  }
+  const usage = cg.usageBytes ?? 0;
+  const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
+  if (usage < minBytes) return refuse('below_minimum', `cgroup ${path} uses ${formatBytes(usage)}, below the minimum of ${formatBytes(minBytes)}`);
+  const denominator = cg.limitBytes ?? snap.hostMemTotalBytes;
+  const used = denominator > 0 ? usage / denominator : 0;
+  if (used < settings.recovered.cgroupUsedBelow) {
+    return refuse(
+      'recovered',
+      `cgroup ${path} now uses ${formatBytes(usage)} (${pct(used)} of ${cg.limitBytes !== undefined ? 'its limit' : 'memory'}), below ${pct(settings.recovered.cgroupUsedBelow)}: nothing to do`,
+    );
+  }
+  const why = `cgroup ${path} uses ${formatBytes(usage)} (${pct(used)} of ${cg.limitBytes !== undefined ? 'its limit' : 'memory'}, ${cg.pids.length} tasks)`;
+  if (action === 'drop_caches') return planDropCaches(why, settings);
+  return { kind: 'plan', action, target: { kind: 'cgroup', path, pids: cg.pids }, reason: why, targetBytes: usage };
+}
+
+function decideHost(req: DecisionRequest & { target: { kind: 'host' } }, snap: Snapshot, settings: PolicySettings): Decision {
+  const scope = snap.memory.scope ?? 'host';
+  if (snap.memory.usedRatio < settings.recovered.hostUsedBelow) {
+    return refuse(
+      'recovered',
+      `memory (${scope}) is at ${pct(snap.memory.usedRatio)} used, ${formatBytes(snap.memory.availableBytes)} available — below ${pct(settings.recovered.hostUsedBelow)}: it recovered since the alert, nothing to do`,
+    );
+  }
+  const ranked = rankVictims(snap, settings, req.target.within);
+  const victim = chooseVictim(ranked, snap);
+  const candidates = ranked.slice(0, 5).map((c) => c.entry.pid);
+  if (!victim) {
+    const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
+    return refuse('no_candidate', `no process tree of at least ${formatBytes(minBytes)} may be stopped (all larger ones are protected)`, candidates);
+  }
+  const why = `memory (${scope}) is at ${pct(snap.memory.usedRatio)} used; ${describe(victim.entry, snap)} is the best victim: its tree of ${victim.treeProcesses} processes holds ${formatBytes(victim.treeBytes)}`;
+  return planForProcess(actionFor(req, settings), victim.entry, victim.treeBytes, why, snap, settings);
+}
+
+/**
+ * The remediation decision (pure): for an alert or guard crossing and a fresh snapshot, a plan (action,
+ * target, reason) or a refusal with its reason code. Called twice by the pipeline: once on arrival and again
+ * on a re-read snapshot right before acting (earlyoom's rule).
+ */
+export function decide(req: DecisionRequest, snap: Snapshot, settings: PolicySettings): Decision {
+  switch (req.target.kind) {
+    case 'process':
+      return decideProcess({ ...req, target: req.target }, snap, settings);
+    case 'cgroup':
+      return decideCgroup({ ...req, target: req.target }, snap, settings);
+    case 'host':
+      return decideHost({ ...req, target: req.target }, snap, settings);
+  }
+}
+
+/** Whether two plans act on the same thing (the re-check must not switch victims silently). */
+export function samePlanTarget(a: PlanTarget, b: PlanTarget): boolean {
+  if (a.kind === 'process' && b.kind === 'process') return a.root.pid === b.root.pid && a.root.startTime === b.root.startTime;
+  if (a.kind === 'cgroup' && b.kind === 'cgroup') return a.path === b.path;
+  return a.kind === b.kind;
+}

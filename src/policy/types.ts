@@ -1,0 +1,156 @@
+import type { MemorySummary, RemediationAction } from '../notify/events.js';
+import type { ProcessTable } from '../procfs/process-table.js';
+
+/**
+ * The inputs and outputs of the remediation policy. Everything here is plain data: the policy is a set of
+ * pure functions of (trigger, snapshot, settings), tested without any I/O.
+ */
+
+/** The per-process facts the policy needs beyond /proc/PID/stat. Absent when they could not be read. */
+export interface ProcessDetailsLite {
+  readonly cmdline: readonly string[];
+  readonly oomScoreAdj?: number;
+  /** The cgroup that accounts the process's memory (relative to the memory hierarchy root). */
+  readonly cgroup?: string;
+  readonly uid?: number;
+}
+
+/** Looks up a process's details. */
+export interface DetailsLookup {
+  get(pid: number): ProcessDetailsLite | undefined;
+}
+
+/** One cgroup the trigger names (or the guard watches), as read for this decision. */
+export interface CgroupFacts {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly version?: 'v1' | 'v2';
+  readonly usageBytes?: number;
+  readonly limitBytes?: number;
+  /** PIDs of every task in the cgroup and its descendants. */
+  readonly pids: readonly number[];
+}
+
+/** A moment of the machine: what decide() sees. Built by a SnapshotReader (I/O) or by a test (no I/O). */
+export interface Snapshot {
+  /** Wall-clock time of the read. */
+  readonly at: Date;
+  /** Memory of the scope the decision is about: the host, or the cgroup the guard watches. */
+  readonly memory: MemorySummary;
+  /** MemTotal of the host (percent sizes resolve against it). */
+  readonly hostMemTotalBytes: number;
+  readonly processes: ProcessTable;
+  /**
+   * Details per PID (a Map in tests; read lazily and memoized by the live reader, since reading them for
+   * thousands of processes costs seconds). Undefined: could not be read — treated as unverifiable.
+   */
+  readonly details: DetailsLookup;
+  /** The cgroup named by the trigger, when there is one. */
+  readonly cgroup?: CgroupFacts;
+  /** The agent's own PID and its parent: never targets. */
+  readonly self: { readonly pid: number; readonly ppid: number };
+}
+
+/** Compiled regex lists. */
+export interface Matchers {
+  readonly comm: readonly RegExp[];
+  readonly cmdline: readonly RegExp[];
+}
+
+/** The policy's view of the config (remediation section), with sizes resolved lazily against MemTotal. */
+export interface PolicySettings {
+  readonly minVictimBytes: (memTotalBytes: number) => number;
+  readonly protect: Matchers;
+  readonly prefer: Matchers;
+  readonly avoid: Matchers;
+  readonly recovered: {
+    readonly hostUsedBelow: number;
+    readonly cgroupUsedBelow: number;
+    readonly processTreeShareBelow: number;
+  };
+  readonly actions: {
+    readonly host: RemediationAction;
+    readonly process: RemediationAction;
+    readonly cgroup: RemediationAction;
+    readonly byAlertName: Readonly<Record<string, RemediationAction>>;
+  };
+  readonly dropCachesEnabled: boolean;
+  readonly throttleRatio: number;
+  readonly limits: {
+    readonly actionsPerWindow: number;
+    readonly windowMs: number;
+    readonly cooldownMs: number;
+  };
+}
+
+/** What an alert (or a guard crossing) points at. */
+export type AlertTarget =
+  | { readonly kind: 'process'; readonly pid: number; readonly startTime: string }
+  | { readonly kind: 'cgroup'; readonly path: string }
+  /** Rank victims; `within` restricts them to one cgroup (the guard watching a cgroup as its machine). */
+  | { readonly kind: 'host'; readonly within?: string };
+
+/** What decide() is asked about. */
+export interface DecisionRequest {
+  readonly alertName: string;
+  readonly target: AlertTarget;
+}
+
+/** Identity of one process: PIDs are reused, (pid, start time) is not. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  readonly startTime: string;
+}
+
+export type PlanTarget =
+  | {
+      readonly kind: 'process';
+      readonly root: ProcessIdentity;
+      /** Root first, then descendants, at decision time. */
+      readonly tree: readonly ProcessIdentity[];
+      readonly comm: string;
+      readonly cmdline: readonly string[];
+      /** The root's memory cgroup, when known (throttle acts on it). */
+      readonly cgroup?: string;
+    }
+  | { readonly kind: 'cgroup'; readonly path: string; readonly pids: readonly number[] }
+  | { readonly kind: 'host' };
+
+export interface Plan {
+  readonly kind: 'plan';
+  readonly action: RemediationAction;
+  readonly target: PlanTarget;
+  /** The sentence for people: why this target and this action. */
+  readonly reason: string;
+  /** Resident memory of the target (tree or cgroup usage) at decision time. */
+  readonly targetBytes: number;
+}
+
+/** Machine-readable refusal reasons (also the `reason` label of headroom_remediation_refusals_total). */
+export type RefusalCode =
+  | 'bad_label'
+  | 'target_gone'
+  | 'pid_reused'
+  | 'protected'
+  | 'below_minimum'
+  | 'recovered'
+  | 'no_candidate'
+  | 'no_cgroup'
+  | 'action_disabled'
+  | 'rate_limited'
+  | 'cooldown'
+  | 'actions_disabled'
+  | 'not_critical'
+  | 'truncated'
+  | 'target_changed'
+  | 'action_failed';
+
+export interface Refusal {
+  readonly kind: 'refusal';
+  readonly reasonCode: RefusalCode;
+  readonly reason: string;
+  /** PIDs of the candidates that were considered, largest first (for the notification). */
+  readonly candidates?: readonly number[];
+}
+
+export type Decision = Plan | Refusal;

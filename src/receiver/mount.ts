@@ -1,0 +1,76 @@
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Router } from 'express';
+import { Registry } from 'prom-client';
+import type { World } from '../cli/world.js';
+import type { HeadroomConfig } from '../config/schema.js';
+import type { NotificationSink } from '../notify/events.js';
+import type { CgroupFs } from '../procfs/cgroupfs.js';
+import type { FileReader } from '../procfs/file-reader.js';
+import type { ProcFs } from '../procfs/procfs.js';
+import { errorMessage } from '../logging/logger.js';
+import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
+import { hasCredentials, loadCredentials } from './auth.js';
+import { createReceiver } from './index.js';
+import type { Receiver } from './receiver.js';
+
+export interface MountedReceiver {
+  readonly router: Router;
+  /** headroom_remediation_* and headroom_receiver_* metrics (render with the exporter's extraRegistries). */
+  readonly registry: Registry;
+  readonly receiver: Receiver;
+  readonly remediation: Remediation;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the receiver for `headroom agent` from the config (receiver.enabled): credentials, the remediation
+ * stack on the real /proc, cgroups, signals and clocks, and protect_sshd when configured. Says at start when
+ * actions are disabled for lack of a credential.
+ */
+export async function startReceiver(
+  config: HeadroomConfig,
+  world: World,
+  io: { readonly proc: ProcFs; readonly cgroups: CgroupFs; readonly files: FileReader },
+  sink: NotificationSink | undefined,
+): Promise<MountedReceiver> {
+  const credentials = loadCredentials(config.receiver.auth, world.env, (path) => io.files.readText(path));
+  const actionsEnabled = hasCredentials(credentials);
+  const registry = new Registry();
+  const remediation = createRemediation({
+    config,
+    ...io,
+    self: { pid: world.pid, ppid: world.ppid },
+    host: config.receiver.host ?? hostname(),
+    actionsEnabled,
+    now: world.now,
+    monotonic: world.monotonic,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    kill: (pid, signal) => process.kill(pid, signal),
+    writeFile: (path, text) => writeFileSync(path, text),
+    sink: sink ?? loggingSink(world.logger),
+    logger: world.logger,
+    registry,
+  });
+  if (!actionsEnabled) {
+    world.logger.warn('receiver: no credential configured (receiver.auth); remediation actions are DISABLED, alerts are only notified');
+  }
+  if (config.remediation.dry_run) world.logger.warn('remediation: dry_run is on; actions are reported, never run');
+  try {
+    await remediation.protectSshd();
+  } catch (error) {
+    world.logger.error('protect_sshd failed', { error: errorMessage(error) });
+  }
+  const receiver = createReceiver(config, remediation, credentials, { now: world.now, monotonic: world.monotonic }, world.logger);
+  world.logger.info('receiver ready', { routes: ['/alerts/remediate', '/alerts/notify'], actionsEnabled, dryRun: config.remediation.dry_run, stateDir: config.remediation.state_dir });
+  return {
+    router: receiver.router,
+    registry,
+    receiver,
+    remediation,
+    close: async () => {
+      await receiver.idle();
+      remediation.close();
+    },
+  };
+}

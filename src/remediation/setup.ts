@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { ActionEnv, ActionReport } from '../actions/action.js';
+import { LiveCgroupControl } from '../actions/cgroup-control.js';
+import { ACTIONS } from '../actions/index.js';
+import { LiveProcessControl, type KillFn } from '../actions/process-control.js';
+import { FileAuditLog } from '../audit/audit-log.js';
+import type { HeadroomConfig } from '../config/schema.js';
+import { IncidentStore } from '../incidents/store.js';
+import { errorMessage, type Logger } from '../logging/logger.js';
+import type { Notification, NotificationSink } from '../notify/events.js';
+import { planProtectSshd } from '../policy/protect-plan.js';
+import { policySettings } from '../policy/settings.js';
+import type { CgroupFs } from '../procfs/cgroupfs.js';
+import type { FileReader } from '../procfs/file-reader.js';
+import type { ProcFs } from '../procfs/procfs.js';
+import { IdempotencyStore } from './idempotency.js';
+import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
+import { RemediationPipeline } from './pipeline.js';
+import { LiveSnapshotReader, type SnapshotReader } from './snapshot.js';
+
+/** What the remediation stack needs from the outside world; only entry points (agent, bench) build this. */
+export interface RemediationSetupOptions {
+  readonly config: HeadroomConfig;
+  readonly proc: ProcFs;
+  readonly cgroups: CgroupFs;
+  readonly files: FileReader;
+  readonly self: { readonly pid: number; readonly ppid: number };
+  readonly host: string;
+  /** False without a receiver credential: notify only. The guard passes true. */
+  readonly actionsEnabled: boolean;
+  readonly now: () => Date;
+  readonly monotonic: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly kill: KillFn;
+  readonly writeFile: (path: string, text: string) => void;
+  readonly sink: NotificationSink;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** Replaces the live snapshot reader (tests and benchmarks restrict the process table). */
+  readonly snapshots?: SnapshotReader;
+  /** Overrides of action timing (tests). */
+  readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
+}
+
+export interface Remediation {
+  readonly pipeline: RemediationPipeline;
+  readonly snapshots: SnapshotReader;
+  readonly audit: FileAuditLog;
+  readonly state: IdempotencyStore;
+  readonly incidents: IncidentStore;
+  readonly metrics: RemediationMetrics & ReceiverMetrics;
+  readonly actionEnv: Omit<ActionEnv, 'dryRun'>;
+  /** remediation.protect_sshd at agent start (audited); undefined when not configured or no sshd runs. */
+  protectSshd(): Promise<ActionReport | undefined>;
+  close(): void;
+}
+
+/** A sink that only logs (used when the agent runs without the Slack notifier). */
+export function loggingSink(logger: Logger): NotificationSink {
+  return {
+    publish: (n: Notification) => logger.info('notification', { kind: n.kind, alert: n.alertName, id: n.id }),
+  };
+}
+
+/**
+ * Builds the remediation stack (state dir, audit log, idempotency store, incidents, actions, pipeline) from
+ * the config. The guard and the receiver share the returned pipeline.
+ */
+export function createRemediation(o: RemediationSetupOptions): Remediation {
+  const cfg = o.config.remediation;
+  const stateDir = cfg.state_dir;
+  const audit = new FileAuditLog(join(stateDir, 'audit.jsonl'));
+  const state = new IdempotencyStore(join(stateDir, 'idempotency.jsonl'), o.now().getTime(), cfg.state_retention);
+  const incidents = new IncidentStore(join(stateDir, 'incidents'));
+  const metrics = createRemediationMetrics(o.registry);
+  const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now);
+  const snapshots = o.snapshots ?? live;
+  const hierarchy = live.memoryHierarchy();
+  const bootTime = o.proc.stat().bootTimeSeconds;
+  const actionEnv: Omit<ActionEnv, 'dryRun'> = {
+    processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile),
+    cgroups: hierarchy === undefined ? undefined : new LiveCgroupControl(hierarchy, o.files, o.writeFile),
+    meminfo: () => o.proc.meminfo(),
+    writeFile: o.writeFile,
+    dropCachesPath: o.proc.path('sys', 'vm', 'drop_caches'),
+    sleep: o.sleep,
+    monotonic: o.monotonic,
+    killGraceMs: cfg.kill_grace,
+    confirmTimeoutMs: o.actionTiming?.confirmTimeoutMs ?? 5000,
+    pollMs: o.actionTiming?.pollMs ?? 100,
+    throttleRatio: cfg.throttle.ratio,
+    protectSshd: { oomScoreAdj: cfg.protect_sshd.oom_score_adj, memoryLowBytes: cfg.protect_sshd.memory_low },
+  };
+  const pipeline = new RemediationPipeline({
+    host: o.host,
+    settings: policySettings(cfg),
+    dryRun: cfg.dry_run,
+    actionsEnabled: o.actionsEnabled,
+    refusalRecheckMs: cfg.refusal_recheck_after,
+    snapshots,
+    actionEnv,
+    now: o.now,
+    audit,
+    state,
+    incidents,
+    sink: o.sink,
+    metrics,
+    logger: o.logger,
+  });
+  return {
+    pipeline,
+    snapshots,
+    audit,
+    state,
+    incidents,
+    metrics,
+    actionEnv,
+    async protectSshd(): Promise<ActionReport | undefined> {
+      if (!cfg.protect_sshd.enabled) return undefined;
+      const plan = planProtectSshd(live.read());
+      if (plan === undefined) {
+        o.logger.warn('protect_sshd: no sshd process found');
+        return undefined;
+      }
+      try {
+        const report = await ACTIONS.protect.run(plan, { ...actionEnv, dryRun: cfg.dry_run });
+        audit.append({ ts: o.now().toISOString(), source: 'guard', event: 'protect', reasonCode: report.result, reason: plan.reason, action: 'protect', dryRun: cfg.dry_run, detail: report.detail, before: report.before, after: report.after });
+        metrics.action('protect', report.result, 'guard');
+        return report;
+      } catch (error) {
+        audit.append({ ts: o.now().toISOString(), source: 'guard', event: 'protect', reasonCode: 'error', reason: `protect_sshd failed: ${errorMessage(error)}` });
+        metrics.action('protect', 'error', 'guard');
+        throw error;
+      }
+    },
+    close(): void {
+      audit.close();
+      state.close();
+    },
+  };
+}

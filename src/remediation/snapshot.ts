@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import type { MemorySummary } from '../notify/events.js';
+import type { Snapshot, CgroupFacts, ProcessDetailsLite } from '../policy/types.js';
+import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
+import { classifyReadError, type FileReader } from '../procfs/file-reader.js';
+import { readProcessDetails } from '../procfs/process-details.js';
+import { scanProcesses } from '../procfs/process-table.js';
+import type { ProcFs } from '../procfs/procfs.js';
+
+export interface SnapshotRequest {
+  /** Watch this cgroup as the "machine" (its usage vs its limit) instead of the host. */
+  readonly scope?: string;
+  /** Also read this cgroup (usage, limit, tasks): the target of a cgroup alert. */
+  readonly cgroup?: string;
+}
+
+/** Reads a fresh Snapshot for decide(). The only I/O on the decision path. */
+export interface SnapshotReader {
+  read(req?: SnapshotRequest): Snapshot;
+}
+
+/** Host memory from /proc/meminfo. */
+export function hostMemory(meminfo: ReadonlyMap<string, number>): MemorySummary {
+  const total = meminfo.get('MemTotal') ?? 0;
+  const available = meminfo.get('MemAvailable') ?? meminfo.get('MemFree') ?? 0;
+  const swapTotal = meminfo.get('SwapTotal');
+  const swapFree = meminfo.get('SwapFree');
+  return {
+    totalBytes: total,
+    availableBytes: available,
+    usedRatio: total > 0 ? 1 - available / total : 0,
+    swapTotalBytes: swapTotal,
+    swapUsedBytes: swapTotal !== undefined && swapFree !== undefined ? swapTotal - swapFree : undefined,
+    scope: 'host',
+  };
+}
+
+/** A watched cgroup as a machine: limit (or MemTotal when unlimited) as total, the rest as available. */
+export function cgroupMemory(path: string, usage: number, limit: number | undefined, memTotal: number): MemorySummary {
+  const total = limit ?? memTotal;
+  return {
+    totalBytes: total,
+    availableBytes: Math.max(0, total - usage),
+    usedRatio: total > 0 ? Math.min(1, usage / total) : 0,
+    scope: `cgroup ${path}`,
+  };
+}
+
+const MAX_CGROUP_DEPTH = 16;
+
+/** The real reader: /proc and the cgroup file system (roots passed in). */
+export class LiveSnapshotReader implements SnapshotReader {
+  private hierarchy: MemoryHierarchy | null | undefined;
+
+  constructor(
+    private readonly proc: ProcFs,
+    private readonly cgroups: CgroupFs,
+    private readonly files: FileReader,
+    private readonly self: { pid: number; ppid: number },
+    private readonly now: () => Date,
+  ) {}
+
+  memoryHierarchy(): MemoryHierarchy | undefined {
+    if (this.hierarchy === undefined) this.hierarchy = this.cgroups.detectMemoryHierarchy() ?? null;
+    return this.hierarchy ?? undefined;
+  }
+
+  read(req: SnapshotRequest = {}): Snapshot {
+    const at = this.now();
+    const meminfo = this.proc.meminfo();
+    const host = hostMemory(meminfo);
+    const boot = this.proc.stat().bootTimeSeconds;
+    const table = scanProcesses(this.proc, boot, () => undefined);
+    const memo = new Map<number, ProcessDetailsLite | null>();
+    const details = {
+      get: (pid: number): ProcessDetailsLite | undefined => {
+        const known = memo.get(pid);
+        if (known !== undefined) return known ?? undefined;
+        let d: ProcessDetailsLite | null;
+        try {
+          const r = readProcessDetails(this.proc, pid);
+          d = { cmdline: r.cmdline, oomScoreAdj: r.oomScoreAdj, cgroup: r.cgroup, uid: r.status.uid };
+        } catch {
+          // Exited since the scan, or unreadable: either way unverifiable. decide() treats a process without
+          // details as protected and says so in the refusal, so the failure is reported, not lost.
+          d = null;
+        }
+        memo.set(pid, d);
+        return d ?? undefined;
+      },
+    };
+    const processes = table;
+    let memory = host;
+    if (req.scope !== undefined) {
+      const facts = this.cgroupFacts(req.scope);
+      memory = cgroupMemory(req.scope, facts.usageBytes ?? 0, facts.limitBytes, host.totalBytes);
+    }
+    const cgroup = req.cgroup === undefined ? undefined : this.cgroupFacts(req.cgroup);
+    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self };
+  }
+
+  cgroupFacts(path: string): CgroupFacts {
+    const h = this.memoryHierarchy();
+    if (h === undefined) return { path, exists: false, pids: [] };
+    const mem = this.cgroups.memory(h, path);
+    if (mem === undefined) return { path, exists: false, version: h.version, pids: [] };
+    return { path, exists: true, version: h.version, usageBytes: mem.usageBytes, limitBytes: mem.limitBytes, pids: this.cgroupPids(join(h.root, path), 0) };
+  }
+
+  private cgroupPids(dir: string, depth: number): number[] {
+    const text = this.files.readOptional(join(dir, 'cgroup.procs')) ?? '';
+    const out = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    if (depth >= MAX_CGROUP_DEPTH) return out;
+    let subdirs: string[] = [];
+    try {
+      subdirs = this.files.listSubdirs(dir);
+    } catch (error) {
+      if (classifyReadError(error) !== 'vanished') throw error;
+    }
+    for (const name of subdirs) out.push(...this.cgroupPids(join(dir, name), depth + 1));
+    return out;
+  }
+}
+
+/**
+ * Snapshots shared by triggers that arrive close together: a cached read is reused for first decisions and
+ * warnings while it is younger than `maxAgeMs` (by the given monotonic clock, seconds). The pipeline always
+ * takes a fresh read right before acting and clears the cache after every action.
+ */
+export class SnapshotCache {
+  private readonly cached = new Map<string, { snap: Snapshot; readAt: number }>();
+
+  constructor(
+    private readonly reader: SnapshotReader,
+    private readonly maxAgeMs = Number.POSITIVE_INFINITY,
+    private readonly monotonic: () => number = () => 0,
+  ) {}
+
+  get(req: SnapshotRequest = {}): Snapshot {
+    const key = `${req.scope ?? ''}\u0000${req.cgroup ?? ''}`;
+    const hit = this.cached.get(key);
+    const now = this.monotonic();
+    if (hit !== undefined && (now - hit.readAt) * 1000 <= this.maxAgeMs) return hit.snap;
+    const snap = this.reader.read(req);
+    this.cached.set(key, { snap, readAt: now });
+    return snap;
+  }
+
+  /** A fresh read (also replaces the cached one). */
+  fresh(req: SnapshotRequest = {}): Snapshot {
+    this.clear();
+    return this.get(req);
+  }
+
+  clear(): void {
+    this.cached.clear();
+  }
+}
