@@ -20,33 +20,90 @@ export interface PidStat {
 }
 
 /**
+ * Number(text.slice(start, end)) without creating the substring when the field is plain decimal digits (the
+ * normal case); anything else ("", "-1", "1e3", garbage) goes through Number() itself, so the result is always
+ * exactly Number()'s. Up to 15 digits are exact in a double, so the fast path cannot round differently.
+ */
+function numberAt(text: string, start: number, end: number): number {
+  const length = end - start;
+  if (length > 0 && length <= 15) {
+    let v = 0;
+    let i = start;
+    for (; i < end; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === end) return v;
+  }
+  return Number(text.slice(start, end));
+}
+
+function finite(fieldNumber: number, v: number): number {
+  if (!Number.isFinite(v)) throw new MalformedError('stat', `field ${fieldNumber} is not a number`);
+  return v;
+}
+
+/**
  * Parses /proc/PID/stat. comm may contain spaces and parentheses, so the fixed fields are read after the
  * last ')'. Field numbers below are proc(5)'s (1-based): 3 state, 4 ppid, 5 pgrp, 6 session, 9 flags,
  * 14 utime, 15 stime, 22 starttime, 23 vsize, 24 rss.
+ *
+ * Called for every process on every scrape, so it walks the text once without splitting it or building
+ * arrays: the fields are exactly those of `text.slice(close + 2).split(' ')`, numbers exactly what Number()
+ * makes of them, and the errors (and which one comes first) are the same.
  */
 export function parsePidStat(text: string): PidStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open <= 0 || close < open) throw new MalformedError('stat', 'no "(comm)" field');
-  const rest = text.slice(close + 2).split(' ');
-  if (rest.length < 22) throw new MalformedError('stat', `only ${rest.length + 2} fields`);
-  const num = (fieldNumber: number): number => {
-    const v = Number(rest[fieldNumber - 3]);
-    if (!Number.isFinite(v)) throw new MalformedError('stat', `field ${fieldNumber} is not a number`);
-    return v;
-  };
+  let state = '';
+  let ppid = Number.NaN;
+  let pgrp = Number.NaN;
+  let session = Number.NaN;
+  let flags = Number.NaN;
+  let utime = Number.NaN;
+  let stime = Number.NaN;
+  let startTicks = Number.NaN;
+  let vsize = Number.NaN;
+  let rss = Number.NaN;
+  // Walk the space-separated fields after ") ", numbered like proc(5); stop after rss (24) or at the end.
+  let fieldNumber = 3;
+  let start = Math.min(close + 2, text.length);
+  for (;;) {
+    const space = text.indexOf(' ', start);
+    const end = space < 0 ? text.length : space;
+    switch (fieldNumber) {
+      case 3: state = text.slice(start, end); break;
+      case 4: ppid = numberAt(text, start, end); break;
+      case 5: pgrp = numberAt(text, start, end); break;
+      case 6: session = numberAt(text, start, end); break;
+      case 9: flags = numberAt(text, start, end); break;
+      case 14: utime = numberAt(text, start, end); break;
+      case 15: stime = numberAt(text, start, end); break;
+      case 22: startTicks = numberAt(text, start, end); break;
+      case 23: vsize = numberAt(text, start, end); break;
+      case 24: rss = numberAt(text, start, end); break;
+      default: break;
+    }
+    if (fieldNumber === 24 || space < 0) break;
+    fieldNumber++;
+    start = space + 1;
+  }
+  // fieldNumber is now the number of the last field present (all of them when the text ends before rss).
+  if (fieldNumber < 24) throw new MalformedError('stat', `only ${fieldNumber} fields`);
   return {
-    pid: Number(text.slice(0, open - 1)),
+    pid: numberAt(text, 0, open - 1),
     comm: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: num(4),
-    pgrp: num(5),
-    session: num(6),
-    flags: num(9),
-    utimeTicks: num(14),
-    stimeTicks: num(15),
-    startTicks: num(22),
-    vsizeBytes: num(23),
-    rssPages: num(24),
+    state,
+    ppid: finite(4, ppid),
+    pgrp: finite(5, pgrp),
+    session: finite(6, session),
+    flags: finite(9, flags),
+    utimeTicks: finite(14, utime),
+    stimeTicks: finite(15, stime),
+    startTicks: finite(22, startTicks),
+    vsizeBytes: finite(23, vsize),
+    rssPages: finite(24, rss),
   };
 }
