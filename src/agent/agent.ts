@@ -6,12 +6,11 @@ import { CollectorRunner } from '../collectors/runner.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { createExporterApp } from '../exporter/app.js';
 import { errorMessage } from '../logging/logger.js';
-import { createNotificationService, type NotificationService } from '../notify/service.js';
+import type { NotificationService } from '../notify/service.js';
 import { CgroupFs } from '../procfs/cgroupfs.js';
 import { NodeFileReader } from '../procfs/file-reader.js';
 import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
 import type { NotificationSink } from '../notify/events.js';
-import { startReceiver } from '../receiver/mount.js';
 import type { World } from '../cli/world.js';
 
 export interface RunningAgent {
@@ -48,9 +47,12 @@ export async function startAgent(
   );
   const selfRegistry = new Registry();
   collectDefaultMetrics({ register: selfRegistry, prefix: 'headroom_agent_' });
-  const notifications = config.notify ? createNotificationService({ config: config.notify, logger: world.logger, env: world.env }) : undefined;
+  // Features load only when configured: an exporter-only agent stays small (see docs/benchmarks.md).
+  const notifications = config.notify
+    ? (await import('../notify/service.js')).createNotificationService({ config: config.notify, logger: world.logger, env: world.env })
+    : undefined;
   const receiver = config.receiver.enabled
-    ? await startReceiver(config, world, { proc, cgroups, files }, options.sink ?? notifications?.sink)
+    ? await (await import('../receiver/mount.js')).startReceiver(config, world, { proc, cgroups, files }, options.sink ?? notifications?.sink)
     : undefined;
   const app = createExporterApp({
     runner,

@@ -8,6 +8,11 @@ import { closeSync, openSync, readSync, readdirSync, readlinkSync } from 'node:f
 export interface FileReader {
   /** The whole file as text; throws the Node error (code ENOENT, EACCES, ESRCH, …) on failure. */
   readText(path: string): string;
+  /**
+   * The file's bytes, as a view that is only valid until the next read through this reader (no copy, no
+   * string): for the per-process hot path.
+   */
+  readBytes(path: string): Uint8Array;
   /** The file as text, or undefined when it does not exist. Other errors are thrown. */
   readOptional(path: string): string | undefined;
   /** Names of the entries of a directory. */
@@ -23,6 +28,17 @@ export class NodeFileReader implements FileReader {
   private buffer = Buffer.allocUnsafe(64 * 1024);
 
   readText(path: string): string {
+    const length = this.readIntoBuffer(path);
+    return this.buffer.toString('utf8', 0, length);
+  }
+
+  readBytes(path: string): Uint8Array {
+    const length = this.readIntoBuffer(path);
+    return this.buffer.subarray(0, length);
+  }
+
+  /** Reads the whole file into the reused buffer (growing it when needed); returns its length. */
+  private readIntoBuffer(path: string): number {
     const fd = openSync(path, 'r');
     try {
       let length = 0;
@@ -36,7 +52,7 @@ export class NodeFileReader implements FileReader {
         if (n === 0) break;
         length += n;
       }
-      return this.buffer.toString('utf8', 0, length);
+      return length;
     } finally {
       closeSync(fd);
     }

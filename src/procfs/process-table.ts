@@ -1,5 +1,5 @@
 import { classifyReadError, type ReadFailure } from './file-reader.js';
-import { PF_KTHREAD, parsePidStat } from './parse/pid-stat.js';
+import { PF_KTHREAD, parsePidStatBytes } from './parse/pid-stat.js';
 import type { ProcFs } from './procfs.js';
 
 /** One process as seen in /proc/PID/stat, in bytes and seconds. */
@@ -87,15 +87,15 @@ export function scanProcesses(proc: ProcFs, bootTimeSeconds: number, onSkip: Ski
   const { pageSizeBytes, clockTicksPerSecond } = proc.units;
   const entries: ProcessEntry[] = [];
   for (const pid of proc.pids()) {
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = proc.pidStatText(pid);
+      bytes = proc.pidStatBytes(pid);
     } catch (error) {
       onSkip(classifyReadError(error));
       continue;
     }
     try {
-      const s = parsePidStat(text);
+      const s = parsePidStatBytes(bytes);
       entries.push({
         pid: s.pid,
         ppid: s.ppid,

@@ -68,6 +68,11 @@ export class ProcFs {
     return this.files.readText(`${this.root}/${pid}/stat`);
   }
 
+  /** The bytes of /proc/PID/stat, valid until the next read through the same reader (hot path). */
+  pidStatBytes(pid: number): Uint8Array {
+    return this.files.readBytes(`${this.root}/${pid}/stat`);
+  }
+
   pidStat(pid: number): PidStat {
     return parsePidStat(this.pidStatText(pid));
   }

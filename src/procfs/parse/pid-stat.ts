@@ -19,24 +19,28 @@ export interface PidStat {
   readonly rssPages: number;
 }
 
+const SPACE = 0x20;
+const OPEN = 0x28;
+const CLOSE = 0x29;
+
 /**
- * Number(text.slice(start, end)) without creating the substring when the field is plain decimal digits (the
- * normal case); anything else ("", "-1", "1e3", garbage) goes through Number() itself, so the result is always
- * exactly Number()'s. Up to 15 digits are exact in a double, so the fast path cannot round differently.
+ * The number written in bytes [start, end): plain decimal digits are read directly (the normal case);
+ * anything else ("", "-1", "1e3", garbage) goes through Number() of the text, so the result is always exactly
+ * Number()'s. Up to 15 digits are exact in a double, so the fast path cannot round differently.
  */
-function numberAt(text: string, start: number, end: number): number {
+function numberAt(bytes: Uint8Array, start: number, end: number): number {
   const length = end - start;
   if (length > 0 && length <= 15) {
     let v = 0;
     let i = start;
     for (; i < end; i++) {
-      const d = text.charCodeAt(i) - 48;
+      const d = (bytes[i] as number) - 48;
       if (d < 0 || d > 9) break;
       v = v * 10 + d;
     }
     if (i === end) return v;
   }
-  return Number(text.slice(start, end));
+  return Number(Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString('latin1'));
 }
 
 function finite(fieldNumber: number, v: number): number {
@@ -44,19 +48,26 @@ function finite(fieldNumber: number, v: number): number {
   return v;
 }
 
-/**
- * Parses /proc/PID/stat. comm may contain spaces and parentheses, so the fixed fields are read after the
- * last ')'. Field numbers below are proc(5)'s (1-based): 3 state, 4 ppid, 5 pgrp, 6 session, 9 flags,
- * 14 utime, 15 stime, 22 starttime, 23 vsize, 24 rss.
- *
- * Called for every process on every scrape, so it walks the text once without splitting it or building
- * arrays: the fields are exactly those of `text.slice(close + 2).split(' ')`, numbers exactly what Number()
- * makes of them, and the errors (and which one comes first) are the same.
- */
+/** Parses /proc/PID/stat given as text (see parsePidStatBytes). */
 export function parsePidStat(text: string): PidStat {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
+  return parsePidStatBytes(Buffer.from(text, 'utf8'));
+}
+
+/**
+ * Parses /proc/PID/stat from its bytes. comm may contain spaces and parentheses, so the fixed fields are read
+ * after the last ')'. Field numbers below are proc(5)'s (1-based): 3 state, 4 ppid, 5 pgrp, 6 session,
+ * 9 flags, 14 utime, 15 stime, 22 starttime, 23 vsize, 24 rss.
+ *
+ * Called for every process on every scrape, so it reads the bytes once, without decoding the line into a
+ * string, splitting it or building arrays; only comm and state become strings. (UTF-8 multi-byte sequences
+ * never contain the ASCII bytes searched for, so byte positions work for any comm.)
+ */
+export function parsePidStatBytes(bytes: Uint8Array): PidStat {
+  const length = bytes.length;
+  const open = bytes.indexOf(OPEN);
+  const close = bytes.lastIndexOf(CLOSE);
   if (open <= 0 || close < open) throw new MalformedError('stat', 'no "(comm)" field');
+  const text = (start: number, end: number): string => Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
   let state = '';
   let ppid = Number.NaN;
   let pgrp = Number.NaN;
@@ -69,21 +80,21 @@ export function parsePidStat(text: string): PidStat {
   let rss = Number.NaN;
   // Walk the space-separated fields after ") ", numbered like proc(5); stop after rss (24) or at the end.
   let fieldNumber = 3;
-  let start = Math.min(close + 2, text.length);
+  let start = Math.min(close + 2, length);
   for (;;) {
-    const space = text.indexOf(' ', start);
-    const end = space < 0 ? text.length : space;
+    const space = bytes.indexOf(SPACE, start);
+    const end = space < 0 ? length : space;
     switch (fieldNumber) {
-      case 3: state = text.slice(start, end); break;
-      case 4: ppid = numberAt(text, start, end); break;
-      case 5: pgrp = numberAt(text, start, end); break;
-      case 6: session = numberAt(text, start, end); break;
-      case 9: flags = numberAt(text, start, end); break;
-      case 14: utime = numberAt(text, start, end); break;
-      case 15: stime = numberAt(text, start, end); break;
-      case 22: startTicks = numberAt(text, start, end); break;
-      case 23: vsize = numberAt(text, start, end); break;
-      case 24: rss = numberAt(text, start, end); break;
+      case 3: state = text(start, end); break;
+      case 4: ppid = numberAt(bytes, start, end); break;
+      case 5: pgrp = numberAt(bytes, start, end); break;
+      case 6: session = numberAt(bytes, start, end); break;
+      case 9: flags = numberAt(bytes, start, end); break;
+      case 14: utime = numberAt(bytes, start, end); break;
+      case 15: stime = numberAt(bytes, start, end); break;
+      case 22: startTicks = numberAt(bytes, start, end); break;
+      case 23: vsize = numberAt(bytes, start, end); break;
+      case 24: rss = numberAt(bytes, start, end); break;
       default: break;
     }
     if (fieldNumber === 24 || space < 0) break;
@@ -93,8 +104,8 @@ export function parsePidStat(text: string): PidStat {
   // fieldNumber is now the number of the last field present (all of them when the text ends before rss).
   if (fieldNumber < 24) throw new MalformedError('stat', `only ${fieldNumber} fields`);
   return {
-    pid: numberAt(text, 0, open - 1),
-    comm: text.slice(open + 1, close),
+    pid: numberAt(bytes, 0, open - 1),
+    comm: text(open + 1, close),
     state,
     ppid: finite(4, ppid),
     pgrp: finite(5, pgrp),
