@@ -54,9 +54,17 @@ export async function startAgent(
   const receiver = config.receiver.enabled
     ? await (await import('../receiver/mount.js')).startReceiver(config, world, { proc, cgroups, files }, options.sink ?? notifications?.sink)
     : undefined;
+  const guard = config.guard.enabled
+    ? (await import('../guard/start.js')).startGuard(config, world, { proc, cgroups, files: new NodeFileReader() }, receiver?.remediation, options.sink ?? notifications?.sink)
+    : undefined;
   const app = createExporterApp({
     runner,
-    extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(receiver ? [receiver.registry] : [])],
+    extraRegistries: [
+      selfRegistry,
+      ...(notifications ? [notifications.registry] : []),
+      ...(receiver ? [receiver.registry] : []),
+      ...(guard?.registry ? [guard.registry] : []),
+    ],
     version: world.version,
     logger: world.logger,
   });
@@ -82,6 +90,7 @@ export async function startAgent(
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
+      await guard?.stop();
       await receiver?.close();
       // After the server: a request still in flight may publish; what is undelivered stays in the outbox.
       await notifications?.stop();

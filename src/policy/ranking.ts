@@ -32,9 +32,13 @@ function inCgroup(cgroup: string | undefined, within: string): boolean {
  */
 export function rankVictims(snap: Snapshot, settings: PolicySettings, within?: string): RankedCandidate[] {
   const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
+  // Tree sizes first, for every process in one pass: the minimum size then rules out almost every process
+  // before any per-process detail (cmdline, cgroup) is read — the guard's time to safety depends on it.
+  const treeSizes = liveTreeBytes(snap);
   const out: RankedCandidate[] = [];
   for (const e of snap.processes.entries) {
     if (e.isKernelThread || e.state === 'Z' || e.state === 'X') continue;
+    if ((treeSizes.get(e.pid) ?? 0) < minBytes) continue;
     const d = snap.details.get(e.pid);
     if (within !== undefined && !inCgroup(d?.cgroup, within)) continue;
     const tree = snap.processes.subtree(e.pid).filter((p) => p.state !== 'Z' && p.state !== 'X');
@@ -53,6 +57,25 @@ export function rankVictims(snap: Snapshot, settings: PolicySettings, within?: s
     out.push({ entry: e, treeBytes, treeProcesses: tree.length, score });
   }
   return out.sort((a, b) => b.score - a.score || b.treeBytes - a.treeBytes || a.entry.pid - b.entry.pid);
+}
+
+/**
+ * Resident bytes of every process's tree (itself and its descendants, zombies left out), in one pass over the
+ * table: each live process adds its memory to itself and its ancestors.
+ */
+export function liveTreeBytes(snap: Snapshot): Map<number, number> {
+  const sizes = new Map<number, number>();
+  const byPid = snap.processes.byPid;
+  for (const e of snap.processes.entries) {
+    if (e.state === 'Z' || e.state === 'X' || e.residentBytes === 0) continue;
+    let node: typeof e | undefined = e;
+    // Bounded walk: a parent link that loops (a corrupt or racing table) cannot hang the guard.
+    for (let depth = 0; node !== undefined && depth < 4096; depth++) {
+      sizes.set(node.pid, (sizes.get(node.pid) ?? 0) + e.residentBytes);
+      node = node.ppid === node.pid ? undefined : byPid.get(node.ppid);
+    }
+  }
+  return sizes;
 }
 
 /**

@@ -29,7 +29,7 @@ export interface PipelineDeps {
   readonly settings: PolicySettings;
   /** Global dry-run switch: decide, audit, report — change nothing. */
   readonly dryRun: boolean;
-  /** False when no receiver credential is configured: decide and notify, never act. */
+  /** False when no receiver credential is configured: alerts from the receiver decide and notify, never act. */
   readonly actionsEnabled: boolean;
   /** A refused key is re-evaluated when it arrives again after this long. */
   readonly refusalRecheckMs: number;
@@ -205,7 +205,8 @@ export class RemediationPipeline {
     const first = cache.get(snapReq);
     const d1 = decide(req, first, deps.settings);
     if (d1.kind === 'refusal') return this.refuse(trigger, d1.reasonCode, d1.reason, first, d1.candidates);
-    if (!deps.actionsEnabled) {
+    // The credential gate is about trusting webhook callers; the guard's own readings need no credential.
+    if (!deps.actionsEnabled && trigger.source === 'receiver') {
       return this.refuse(trigger, 'actions_disabled', `actions are disabled (no receiver credential configured); would have run ${d1.action}: ${d1.reason}`, first, undefined, {
         plan: { action: d1.action, target: d1.target },
       });
@@ -294,6 +295,7 @@ export class RemediationPipeline {
       before: report.before,
       after: report.after,
       freedBytes: report.freedBytes,
+      actionStartedAt: actionAt.toISOString(),
       memoryBefore: before.memory,
       memoryAfter: after.memory,
       signalled: report.signalled,

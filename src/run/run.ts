@@ -172,6 +172,7 @@ export async function runJob(deps: RunDeps, req: RunRequest): Promise<number> {
       cgroupRoot: req.cgroupRoot,
       choice: req.run.backend,
       leaf,
+      parent: req.run.cgroup_parent,
       limits: req.limits,
       uid: deps.uid,
       pathEnv: deps.pathEnv,

@@ -59,6 +59,14 @@ export const runSection = section({
   log_dir: z.string().min(1).optional(),
   /** How often the job's resources are sampled. */
   sample_interval: duration().prefault('1s'),
+  /**
+   * Parent of the job cgroups (cgroup backends), relative to the hierarchy root. The default matches
+   * systemd's headroom.slice; a nested parent (e.g. a sandbox cgroup with its own limit) keeps jobs inside it.
+   */
+  cgroup_parent: z
+    .string()
+    .regex(/^\/[^\s]*headroom\.slice$/, { error: 'must be a cgroup path ending in headroom.slice, e.g. /headroom.slice or /sandbox/headroom.slice' })
+    .default('/headroom.slice'),
   /** Which limit backend to use; auto picks systemd, then cgroup v2, then cgroup v1. */
   backend: z.enum(RUN_BACKENDS, { error: `must be one of ${RUN_BACKENDS.join(', ')}` }).default('auto'),
 });

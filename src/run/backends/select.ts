@@ -12,6 +12,8 @@ export interface SelectInput {
   readonly choice: RunBackendChoice;
   /** "<name>-<run id>" */
   readonly leaf: string;
+  /** Parent of the job cgroups, e.g. "/headroom.slice" (run.cgroup_parent); systemd always uses headroom.slice. */
+  readonly parent?: string;
   readonly limits: JobLimits;
   readonly uid: number;
   readonly pathEnv: string | undefined;
@@ -34,10 +36,15 @@ const ORDER: readonly BackendKind[] = ['systemd', 'cgroup-v2', 'cgroup-v1'];
 export function selectBackend(input: SelectInput): SelectResult {
   const reasons: string[] = [];
   const kinds = input.choice === 'auto' ? ORDER : [input.choice];
-  const rel = join('headroom.slice', input.leaf);
+  const parent = (input.parent ?? '/headroom.slice').replace(/^\/+/, '');
+  const rel = join(parent, input.leaf);
   for (const kind of kinds) {
     let backend: JobBackend;
     if (kind === 'systemd') {
+      if (parent !== 'headroom.slice') {
+        reasons.push(`systemd: run.cgroup_parent /${parent} is not headroom.slice (systemd places jobs in headroom.slice)`);
+        continue;
+      }
       if (!systemdBooted(input.io, input.systemdRunDir)) {
         reasons.push('systemd: not running as PID 1');
         continue;
