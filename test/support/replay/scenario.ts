@@ -29,6 +29,8 @@ export interface ReplayOptions {
   readonly limitMiB?: number;
   /** Progress lines (the test prints them). */
   readonly log?: (line: string) => void;
+  /** Measure the agent's idle CPU over this long before the job starts (the benchmark; 0 = skip). */
+  readonly idleSampleMs?: number;
 }
 
 export interface ReplayResult {
@@ -52,6 +54,15 @@ export interface ReplayResult {
   readonly sandbox: string;
   /** The agent's log lines (JSON), for diagnosis. */
   readonly agentLog: string;
+  /** The agent's CPU use in cores (CPU seconds per wall second): idle before the job, and during the incident. */
+  readonly agentCpu: { readonly idleCores?: number; readonly incidentCores: number };
+}
+
+/** utime + stime of a process, in seconds (CLK_TCK 100). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -145,7 +156,7 @@ class Pinger {
     while (!this.stopped) {
       const started = performance.now();
       this.sent += 1;
-      let ok = false;
+      let ok: boolean;
       try {
         socket ??= await open();
         const s = socket;
@@ -198,6 +209,15 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** SIGKILL to a process this replay started (found in its own sandbox cgroup); gone already is fine. */
+function killIfPresent(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
 }
 
@@ -324,7 +344,17 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
       log(`prometheus :${promPort} and alertmanager :${amPort} ready`);
     }
 
+    const agentPid = agent.child.pid ?? 0;
+    let idleCores: number | undefined;
+    if ((opts.idleSampleMs ?? 0) > 0) {
+      const cpu0 = cpuSeconds(agentPid);
+      await sleep(opts.idleSampleMs);
+      idleCores = (cpuSeconds(agentPid) - cpu0) / ((opts.idleSampleMs ?? 1) / 1000);
+    }
+
     // 5. The training job, through `headroom run`, in <sandbox>/headroom.slice/.
+    const incidentCpu0 = cpuSeconds(agentPid);
+    const incidentStart = Date.now();
     const holds = opts.path === 'prometheus' ? '0.85,0.975' : '0.975';
     const criticalMark = opts.path === 'prometheus' ? 0.95 : 1 - guardThreshold;
     const reports = `0.8,0.95,${1 - guardThreshold}`;
@@ -362,6 +392,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
     const ended = await Promise.race([run.exited, sleep(opts.path === 'prometheus' ? 120_000 : 30_000).then(() => undefined)]);
     if (ended === undefined) throw new Error(`the job was not stopped in time; agent log: ${agent.logs().slice(-4000)}`);
     const jobEndedAtMs = Date.now();
+    const incidentCores = (cpuSeconds(agentPid) - incidentCpu0) / ((jobEndedAtMs - incidentStart) / 1000);
     log(`headroom run exited ${ended.code ?? ended.signal}`);
 
     // The pipeline writes its audit entry once it has confirmed the tree is gone and re-read memory.
@@ -373,7 +404,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
       action = audit.find((e) => e.event === 'action');
       if (action === undefined && Date.now() > deadline) throw new Error(`no action in the audit log: ${JSON.stringify(audit)}; agent log: ${agent.logs().slice(-4000)}`);
     }
-    const actionStartedAtMs = Date.parse(String(action.actionStartedAt ?? action.ts));
+    const actionStartedAtMs = Date.parse(typeof action.actionStartedAt === 'string' ? action.actionStartedAt : action.ts);
 
     if (opts.path === 'prometheus') {
       const deadline = Date.now() + 120_000;
@@ -411,6 +442,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
       incidentReports,
       sandbox,
       agentLog: agent.logs(),
+      agentCpu: { ...(idleCores === undefined ? {} : { idleCores }), incidentCores },
     };
   } finally {
     await pinger?.stop();
@@ -419,13 +451,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
     for (let i = 0; i < 20; i++) {
       const left = pidsIn(memDir);
       if (left.length === 0) break;
-      for (const pid of left) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-        }
-      }
+      for (const pid of left) killIfPresent(pid);
       await sleep(100);
     }
     for (const hierarchy of ['memory', 'cpu', 'cpuacct']) removeCgroupTree(join(V1_ROOT, hierarchy, name));
