@@ -1,183 +1,132 @@
 /**
  * Load run for the remediation receiver (bounded, loopback only): POSTs Alertmanager payloads at a fixed
- * rate (default 1000/s for 30 s) to a receiver on 127.0.0.1:0 in this process, then prints latency
- * percentiles, status counts, the worker's backlog and memory. Not a test: nothing is asserted.
+ * rate (default 1000/s for 30 s) and prints latency percentiles, status codes, the worker's backlog, and the
+ * receiver's memory and CPU. Not a test: nothing is asserted.
  *
- *   npm run bench:receiver [-- --rate 1000 --seconds 30]
+ *   npm run bench:receiver [-- --rate 1000 --seconds 30] [--receiver-node-options "--flag ..." | none]
  *
- * The mix: 60 % warnings on /alerts/notify (unique), 20 % critical process alerts on /alerts/remediate
- * naming a PID that does not exist (refused "target_gone" after a snapshot), 10 % repeats of one critical
- * alert (duplicates), 10 % malformed. Nothing can be acted on: signals and writes throw.
+ * Three processes, so the numbers are the receiver's own: this one coordinates and samples the receiver's
+ * VmRSS/VmHWM and CPU from /proc; bench/lib/receiver-server.ts runs the real receiver and pipeline with the
+ * agent's node flags (AGENT_NODE_FLAGS, as shipped; --receiver-node-options overrides them, "none" for none);
+ * bench/lib/receiver-load.ts is the load client. The mix and the safety (nothing can be acted on: signals and
+ * writes throw) are described there. Both children are stopped by PID when the run ends or fails.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import express from 'express';
-import { Registry } from 'prom-client';
-import { parseConfig } from '../src/config/load.js';
-import { createLogger } from '../src/logging/logger.js';
-import { CgroupFs } from '../src/procfs/cgroupfs.js';
-import { NodeFileReader } from '../src/procfs/file-reader.js';
-import { ProcFs } from '../src/procfs/procfs.js';
-import { loadCredentials } from '../src/receiver/auth.js';
-import { createReceiver } from '../src/receiver/index.js';
-import { createRemediation } from '../src/remediation/setup.js';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { stopChild, waitExit } from './lib/children.js';
+import { parseNodeOptions } from './lib/headroom.js';
+import { CLOCK_TICKS_PER_SECOND, residentBytes, statTimes } from './lib/proc.js';
+import { BENCH_TOKEN, type LoadCommand, type LoadResult, type ServerCommand, type ServerMessage } from './lib/receiver-protocol.js';
+import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
 
-function arg(name: string, fallback: number): number {
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const MIB = 1024 * 1024;
+
+function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
 }
 
-const RATE = arg('rate', 1000);
-const SECONDS = Math.min(arg('seconds', 30), 120);
-const TOKEN = 'bench-token';
+function nodeFlags(): readonly string[] {
+  const i = process.argv.indexOf('--receiver-node-options');
+  if (i < 0) return AGENT_NODE_FLAGS;
+  const value = process.argv[i + 1];
+  if (value === undefined) throw new Error('--receiver-node-options needs a value ("--flag ..." or none)');
+  return parseNodeOptions('--receiver-node-options', value);
+}
 
-function alertBody(i: number, kind: 'warning' | 'critical' | 'repeat'): string {
-  const fp = (kind === 'repeat' ? 0xbeef : i).toString(16).padStart(16, '0');
-  const severity = kind === 'warning' ? 'warning' : 'critical';
-  return JSON.stringify({
-    version: '4',
-    groupKey: '{}:{alertname="Bench"}',
-    truncatedAlerts: 0,
-    status: 'firing',
-    receiver: 'bench',
-    groupLabels: { alertname: 'Bench' },
-    commonLabels: { alertname: 'Bench' },
-    commonAnnotations: {},
-    externalURL: 'http://127.0.0.1:9093',
-    alerts: [
-      {
-        status: 'firing',
-        labels: { alertname: 'Bench', severity, instance: 'bench:9632', pid: '4194000', start_time: '1765000000.00', comm: 'python3' },
-        annotations: { summary: `bench alert ${i}` },
-        startsAt: '2025-12-12T03:12:00Z',
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL: 'http://127.0.0.1:9090/graph',
-        fingerprint: fp,
-      },
-    ],
+const RATE = numberArg('rate', 1000);
+const SECONDS = Math.min(numberArg('seconds', 30), 120);
+const FLAGS = nodeFlags();
+
+function start(module: string, execArgv: readonly string[], children: ChildProcess[]): ChildProcess {
+  const child = fork(fileURLToPath(new URL(module, import.meta.url)), [], { cwd: REPO, execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  return child;
+}
+
+function next<T>(child: ChildProcess, what: string, accept: (m: unknown) => m is T, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: unknown): void => {
+      if (accept(m)) done(undefined, m);
+    };
+    const onExit = (code: number | null, signal: string | null): void => done(new Error(`${what}: the process exited (code ${code}, signal ${signal})`));
+    const done = (error: Error | undefined, value?: T): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(value as T);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
   });
 }
 
+const isType =
+  <T extends { type: string }>(type: T['type']) =>
+  (m: unknown): m is T =>
+    typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-receiver-'));
-  writeFileSync(join(dir, 'token'), TOKEN);
-  const config = parseConfig(
-    { receiver: { enabled: true, host: 'bench', auth: { token_file: join(dir, 'token') }, max_queue: 100_000 }, remediation: { state_dir: join(dir, 'state') } },
-    'bench',
-  );
-  const files = new NodeFileReader();
-  const proc = new ProcFs('/proc', files);
-  const logger = createLogger(process.stderr, () => new Date());
-  let notifications = 0;
-  const remediation = createRemediation({
-    config,
-    proc,
-    cgroups: new CgroupFs('/sys/fs/cgroup', files),
-    files,
-    self: { pid: process.pid, ppid: process.ppid },
-    host: 'bench',
-    actionsEnabled: true,
-    now: () => new Date(),
-    monotonic: () => performance.now() / 1000,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    kill: (pid) => {
-      throw new Error(`bench: refusing to signal ${pid}`);
-    },
-    writeFile: (path) => {
-      throw new Error(`bench: refusing to write ${path}`);
-    },
-    sink: { publish: () => void (notifications += 1) },
-    logger,
-    registry: new Registry(),
-  });
-  const receiver = createReceiver(config, remediation, loadCredentials(config.receiver.auth, {}, (p) => files.readText(p)), { now: () => new Date(), monotonic: () => performance.now() / 1000 }, logger);
-  const app = express();
-  app.use(receiver.router);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1');
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const latencies: number[] = [];
-  const statuses = new Map<number, number>();
-  let errors = 0;
-  let maxDepth = 0;
-  const rssStart = process.memoryUsage().rss;
-  let rssMax = rssStart;
-
-  const send = (i: number): Promise<void> =>
-    new Promise((resolve) => {
-      const r = i % 10;
-      const kind = r < 6 ? 'warning' : r < 8 ? 'critical' : r < 9 ? 'repeat' : 'malformed';
-      const body = kind === 'malformed' ? '{"version":"4","alerts":[{' : alertBody(i, kind);
-      const path = kind === 'warning' ? '/alerts/notify' : '/alerts/remediate';
-      const started = performance.now();
-      const req = request(
-        { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            latencies.push(performance.now() - started);
-            statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        errors += 1;
-        resolve();
-      });
-      req.end(body);
+  const children: ChildProcess[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(children.map((c) => stopChild(c, 5000)));
+  };
+  const onSignal = (): void => {
+    stopAll().then(
+      () => process.exit(130),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const server = start('./lib/receiver-server.ts', FLAGS, children);
+    const ready = await next(server, 'receiver start', isType<Extract<ServerMessage, { type: 'ready' }>>('ready'), 60_000);
+    const serverPid = server.pid ?? 0;
+    let maxDepth = 0;
+    server.on('message', (m: unknown) => {
+      if (isType<Extract<ServerMessage, { type: 'depth' }>>('depth')(m)) maxDepth = Math.max(maxDepth, m.depth);
     });
-
-  const total = Math.round(RATE * SECONDS);
-  const inflight: Array<Promise<void>> = [];
-  const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(send(i));
-    if (i % 500 === 0) {
-      maxDepth = Math.max(maxDepth, receiver.depth);
-      rssMax = Math.max(rssMax, process.memoryUsage().rss);
-    }
+    const rssStart = residentBytes(serverPid)?.rss ?? Number.NaN;
+    let rssMax = rssStart;
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, residentBytes(serverPid)?.rss ?? 0);
+    }, 100);
+    const cpu0 = statTimes(serverPid)?.cpuTicks ?? Number.NaN;
+    const load = start('./lib/receiver-load.ts', [], children);
+    const command: LoadCommand = { type: 'start', port: ready.port, rate: RATE, seconds: SECONDS, token: BENCH_TOKEN };
+    load.send(command);
+    const result = await next(load, 'load client', isType<LoadResult>('done'), (SECONDS + 300) * 1000);
+    server.send({ type: 'drain' } satisfies ServerCommand);
+    const drained = await next(server, 'receiver drain', isType<Extract<ServerMessage, { type: 'drained' }>>('drained'), 600_000);
+    clearInterval(sampler);
+    const cpuSeconds = ((statTimes(serverPid)?.cpuTicks ?? Number.NaN) - cpu0) / CLOCK_TICKS_PER_SECOND;
+    const mem = residentBytes(serverPid);
+    rssMax = Math.max(rssMax, mem?.rss ?? 0);
+    server.send({ type: 'close' } satisfies ServerCommand);
+    const mib = (b: number | undefined): string => (b === undefined ? 'n/a' : `${(b / MIB).toFixed(1)} MiB`);
+    const f = (ms: number): string => ms.toFixed(2);
+    process.stdout.write(
+      [
+        `receiver (PID ${serverPid}, node ${FLAGS.join(' ') || '(no flags)'}); load client in its own process (PID ${load.pid ?? '?'})`,
+        `receiver load: ${result.requests} requests in ${result.sendSeconds.toFixed(1)} s (${(result.requests / result.sendSeconds).toFixed(0)}/s, target ${RATE}/s for ${SECONDS} s), ${result.errors} connection errors; client max send lag ${f(result.maxSendLagMs)} ms`,
+        `status codes: ${JSON.stringify(result.statuses)}`,
+        `latency ms: p50 ${f(result.latencyMs.p50)}  p90 ${f(result.latencyMs.p90)}  p99 ${f(result.latencyMs.p99)}  max ${f(result.latencyMs.max)}`,
+        `worker: max queue depth ${maxDepth}, drained the rest in ${drained.drainSeconds.toFixed(2)} s; ${drained.notifications} notifications published`,
+        `receiver CPU: ${cpuSeconds.toFixed(1)} s over the run`,
+        `receiver memory: rss start ${mib(rssStart)}, max ${mib(rssMax)} (VmHWM ${mib(mem?.peak)}), end ${mib(mem?.rss)}; heap used after drain ${mib(drained.heapUsedBytes)}`,
+        '',
+      ].join('\n'),
+    );
+    await Promise.all([waitExit(server, 10_000), waitExit(load, 10_000)]);
+  } finally {
+    await stopAll();
   }
-  await Promise.all(inflight);
-  const sendSeconds = (performance.now() - t0) / 1000;
-  const drainStart = performance.now();
-  await receiver.idle();
-  const drainSeconds = (performance.now() - drainStart) / 1000;
-  rssMax = Math.max(rssMax, process.memoryUsage().rss);
-
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN).toFixed(2);
-  const mib = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  process.stdout.write(
-    [
-      `receiver load: ${latencies.length} requests in ${sendSeconds.toFixed(1)} s (${(latencies.length / sendSeconds).toFixed(0)}/s, target ${RATE}/s for ${SECONDS} s), ${errors} connection errors`,
-      `status codes: ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`,
-      `latency ms: p50 ${q(0.5)}  p90 ${q(0.9)}  p99 ${q(0.99)}  max ${q(1)}`,
-      `worker: max queue depth ${maxDepth}, drained the rest in ${drainSeconds.toFixed(2)} s; ${notifications} notifications published`,
-      `memory: rss start ${mib(rssStart)}, max ${mib(rssMax)}, end ${mib(process.memoryUsage().rss)}; heap used ${mib(process.memoryUsage().heapUsed)}`,
-      '',
-    ].join('\n'),
-  );
-  agent.destroy();
-  await new Promise<void>((resolve, reject) => {
-    server.close((e) => (e ? reject(e) : resolve()));
-    server.closeAllConnections();
-  });
-  remediation.close();
-  rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((error: unknown) => {

@@ -10,9 +10,12 @@
  *
  *   npm run bench                                   # 2000 and 6000 processes, 20 scrapes + 3 warm-up
  *   npm run bench -- --counts 200 --scrapes 5       # a quick run
- *   options: --counts N[,N...] --scrapes S --warmup W --json FILE --headroom-node-options "--flag ..."
+ *   options: --counts N[,N...] --scrapes S --warmup W --json FILE --headroom-node-options "--flag ..."|none
  *   env:     HEADROOM_BENCH_COUNTS, HEADROOM_BENCH_SCRAPES, HEADROOM_BENCH_WARMUP, HEADROOM_BENCH_PYTHON,
- *            HEADROOM_BENCH_NODE_OPTIONS (V8/Node flags for the headroom agent only, e.g. --max-semi-space-size=1)
+ *            HEADROOM_BENCH_NODE_OPTIONS (V8/Node flags for the headroom agent instead of the shipped ones)
+ *
+ * headroom runs as shipped: bin/headroom, i.e. node with AGENT_NODE_FLAGS (src/cli/node-flags.ts). An override
+ * runs `node <flags> dist/cli/main.js` instead ("none": node without flags).
  *
  * Safety: every process it starts is recorded and stopped by PID (the idle processes by their helper, which
  * kills exactly the PIDs it forked; the benchmark then checks each PID, with its start time, is gone), in a
@@ -22,13 +25,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { IdleChildren } from './lib/children.js';
+import { HEADROOM_MAIN, headroomLaunch, parseNodeOptions } from './lib/headroom.js';
 import { allPids, CLOCK_TICKS_PER_SECOND, memAvailableBytes, pidBudget, residentBytes, statTimes } from './lib/proc.js';
 import { RunningTarget, scrapeOnce, seriesCount, type TargetSpec } from './lib/targets.js';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const HEADROOM_MAIN = join(REPO, 'dist', 'cli', 'main.js');
 const PROCESS_EXPORTER = '/usr/bin/prometheus-process-exporter';
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
 const MIB = 1024 * 1024;
@@ -59,8 +60,8 @@ interface Options {
   readonly warmup: number;
   readonly json?: string;
   readonly python: string;
-  /** Extra node flags for the headroom agent (to compare launch settings); none by default. */
-  readonly headroomNodeOptions: readonly string[];
+  /** Node flags for the headroom agent instead of the shipped ones (to compare launch settings); undefined: as shipped. */
+  readonly headroomNodeOptions?: readonly string[];
 }
 
 class UsageError extends Error {}
@@ -77,7 +78,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
   let scrapes = env.HEADROOM_BENCH_SCRAPES ?? '20';
   let warmup = env.HEADROOM_BENCH_WARMUP ?? '3';
   let json: string | undefined;
-  let nodeOptions = env.HEADROOM_BENCH_NODE_OPTIONS ?? '';
+  let nodeOptions = env.HEADROOM_BENCH_NODE_OPTIONS;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -92,13 +93,17 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     else if (flag === '--json') json = value();
     else if (flag === '--headroom-node-options') nodeOptions = value();
     else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: tsx bench/scrape.ts [--counts 2000,6000] [--scrapes 20] [--warmup 3] [--json results.json] [--headroom-node-options "--max-semi-space-size=1"]\n');
+      process.stdout.write('usage: tsx bench/scrape.ts [--counts 2000,6000] [--scrapes 20] [--warmup 3] [--json results.json] [--headroom-node-options "--max-semi-space-size=1" | none]\n');
       process.exit(0);
     } else throw new UsageError(`unknown option "${arg}"; allowed: --counts, --scrapes, --warmup, --json, --headroom-node-options`);
   }
-  const headroomNodeOptions = nodeOptions.split(' ').filter((o) => o !== '');
-  for (const o of headroomNodeOptions) {
-    if (!o.startsWith('--')) throw new UsageError(`--headroom-node-options (HEADROOM_BENCH_NODE_OPTIONS): "${o}" is not allowed; give node flags such as --max-semi-space-size=1`);
+  let headroomNodeOptions: string[] | undefined;
+  if (nodeOptions !== undefined && nodeOptions !== '') {
+    try {
+      headroomNodeOptions = parseNodeOptions('--headroom-node-options (HEADROOM_BENCH_NODE_OPTIONS)', nodeOptions);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
   }
   const parsedCounts = counts.split(',').map((c) => parseIntOption('--counts (HEADROOM_BENCH_COUNTS)', c.trim(), 1, MAX_COUNT));
   return {
@@ -107,7 +112,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     warmup: parseIntOption('--warmup (HEADROOM_BENCH_WARMUP)', warmup, 0, 20),
     json,
     python: env.HEADROOM_BENCH_PYTHON ?? 'python3',
-    headroomNodeOptions,
+    ...(headroomNodeOptions === undefined ? {} : { headroomNodeOptions }),
   };
 }
 
@@ -274,15 +279,16 @@ class Started {
   }
 }
 
-function targetSpecs(configFile: string, nodeOptions: readonly string[]): Array<TargetSpec & { readonly binary: string; readonly install: string }> {
+function targetSpecs(configFile: string, nodeOptions: readonly string[] | undefined): Array<TargetSpec & { readonly binary: string; readonly install: string }> {
+  const headroom = headroomLaunch(nodeOptions);
   return [
     {
       name: 'headroom',
       binary: HEADROOM_MAIN,
       install: 'run `npm run build`',
-      command: process.execPath,
-      args: (port) => [...nodeOptions, HEADROOM_MAIN, 'agent', '--listen', `127.0.0.1:${port}`],
-      describe: `node ${nodeOptions.map((o) => `${o} `).join('')}dist/cli/main.js agent --listen 127.0.0.1:PORT (default config)`,
+      command: headroom.command,
+      args: (port) => [...headroom.args, 'agent', '--listen', `127.0.0.1:${port}`],
+      describe: `${headroom.describe} agent --listen 127.0.0.1:PORT (default config)`,
     },
     {
       name: 'process-exporter',

@@ -27,11 +27,19 @@ export interface AuditSink {
 }
 
 /**
- * Append-only JSON-lines audit log. Each entry is one write(2) on an O_APPEND descriptor, so lines from one
- * process never interleave; action entries are fsynced.
+ * Append-only JSON-lines audit log on an O_APPEND descriptor. Non-action lines appended during one task of the
+ * event loop (one request, one decision of the worker) are written together, in append order, by one write(2)
+ * in a microtask right after that task's synchronous code — before any code awaiting it resumes, so a reader
+ * that awaited the decision sees its lines. An action entry first writes what is pending, then itself, and is
+ * fsynced before append() returns: actions stay durable. A crash of the process can lose at most the
+ * non-action lines of the current task (those were never fsynced anyway). A failed deferred write is thrown
+ * by the next append() or close(), never dropped silently.
  */
 export class FileAuditLog implements AuditSink {
   private fd: number | undefined;
+  private pending: string[] = [];
+  private scheduled = false;
+  private failure: Error | undefined;
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
@@ -40,13 +48,52 @@ export class FileAuditLog implements AuditSink {
 
   append(entry: AuditEntry): void {
     if (this.fd === undefined) throw new Error(`audit log ${this.path} is closed`);
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
-    if (entry.event === 'action') fsyncSync(this.fd);
+    this.throwFailure();
+    this.pending.push(`${JSON.stringify(entry)}\n`);
+    if (entry.event === 'action') {
+      this.flush();
+      fsyncSync(this.fd);
+    } else {
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => this.flushDeferred());
+      }
+    }
+  }
+
+  /** Writes the lines still pending (tests, shutdown). */
+  flush(): void {
+    if (this.pending.length === 0 || this.fd === undefined) return;
+    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
+    this.pending = [];
+    writeSync(this.fd, text);
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    try {
+      this.flush();
+      this.throwFailure();
+    } finally {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+
+  private flushDeferred(): void {
+    this.scheduled = false;
+    try {
+      this.flush();
+    } catch (error) {
+      // Kept for the next append()/close() to throw: a deferred write has no caller to report to.
+      this.failure = new Error(`audit log ${this.path}: write failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  private throwFailure(): void {
+    if (this.failure === undefined) return;
+    const failure = this.failure;
+    this.failure = undefined;
+    throw failure;
   }
 }
 

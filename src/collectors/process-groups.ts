@@ -76,35 +76,52 @@ export function groupName(input: GroupInput, matchers: readonly CompiledMatcher[
 }
 
 /**
+ * Sums processes into groups as they are seen (no per-process array), then keeps the largest (see finish).
+ * Local to one scrape.
+ */
+export class GroupAccumulator {
+  private readonly groups = new Map<string, GroupTotals>();
+
+  add(name: string, residentBytes: number, swapBytes: number, startTimeSeconds: number): void {
+    let g = this.groups.get(name);
+    if (!g) {
+      g = { group: name, residentBytes: 0, swapBytes: 0, processes: 0, oldestStartTimeSeconds: Number.POSITIVE_INFINITY };
+      this.groups.set(name, g);
+    }
+    g.residentBytes += residentBytes;
+    g.swapBytes += swapBytes;
+    g.processes += 1;
+    g.oldestStartTimeSeconds = Math.min(g.oldestStartTimeSeconds, startTimeSeconds);
+  }
+
+  /**
+   * Keeps the maxGroups largest groups by resident memory and sums the rest into "other", so the groups
+   * always add up to the resident memory of all processes.
+   */
+  finish(maxGroups: number): GroupTotals[] {
+    const sorted = [...this.groups.values()].sort((a, b) => b.residentBytes - a.residentBytes || a.group.localeCompare(b.group));
+    const kept = sorted.filter((g) => g.group !== 'other').slice(0, maxGroups);
+    const keptNames = new Set(kept.map((g) => g.group));
+    const other: GroupTotals = { group: 'other', residentBytes: 0, swapBytes: 0, processes: 0, oldestStartTimeSeconds: Number.POSITIVE_INFINITY };
+    for (const g of sorted) {
+      if (keptNames.has(g.group)) continue;
+      other.residentBytes += g.residentBytes;
+      other.swapBytes += g.swapBytes;
+      other.processes += g.processes;
+      other.oldestStartTimeSeconds = Math.min(other.oldestStartTimeSeconds, g.oldestStartTimeSeconds);
+    }
+    return other.processes > 0 ? [...kept, other] : kept;
+  }
+}
+
+/**
  * Groups processes (pure). Keeps the maxGroups largest groups by resident memory and sums the rest into
  * "other", so the groups always add up to the resident memory of all processes.
  */
 export function groupProcesses(inputs: readonly GroupInput[], matchers: readonly CompiledMatcher[], maxGroups: number): GroupTotals[] {
-  const groups = new Map<string, GroupTotals>();
-  for (const input of inputs) {
-    const name = groupName(input, matchers);
-    let g = groups.get(name);
-    if (!g) {
-      g = { group: name, residentBytes: 0, swapBytes: 0, processes: 0, oldestStartTimeSeconds: Number.POSITIVE_INFINITY };
-      groups.set(name, g);
-    }
-    g.residentBytes += input.residentBytes;
-    g.swapBytes += input.swapBytes;
-    g.processes += 1;
-    g.oldestStartTimeSeconds = Math.min(g.oldestStartTimeSeconds, input.startTimeSeconds);
-  }
-  const sorted = [...groups.values()].sort((a, b) => b.residentBytes - a.residentBytes || a.group.localeCompare(b.group));
-  const kept = sorted.filter((g) => g.group !== 'other').slice(0, maxGroups);
-  const keptNames = new Set(kept.map((g) => g.group));
-  const other: GroupTotals = { group: 'other', residentBytes: 0, swapBytes: 0, processes: 0, oldestStartTimeSeconds: Number.POSITIVE_INFINITY };
-  for (const g of sorted) {
-    if (keptNames.has(g.group)) continue;
-    other.residentBytes += g.residentBytes;
-    other.swapBytes += g.swapBytes;
-    other.processes += g.processes;
-    other.oldestStartTimeSeconds = Math.min(other.oldestStartTimeSeconds, g.oldestStartTimeSeconds);
-  }
-  return other.processes > 0 ? [...kept, other] : kept;
+  const acc = new GroupAccumulator();
+  for (const input of inputs) acc.add(groupName(input, matchers), input.residentBytes, input.swapBytes, input.startTimeSeconds);
+  return acc.finish(maxGroups);
 }
 
 /** Process groups, like process-exporter: per group resident, swap, count and oldest start time. */
@@ -127,36 +144,52 @@ export function createProcessGroupsCollector(): Collector {
       const meminfo = ctx.meminfo();
       const swapUsed = (meminfo.get('SwapTotal') ?? 0) - (meminfo.get('SwapFree') ?? 0);
       const needStatus = swapUsed > 0 || needUser;
-      const inputs: GroupInput[] = [];
-      for (const e of ctx.processes().entries) {
-        let swapBytes = 0;
-        let user: string | undefined;
-        let exe: string | undefined;
-        let cmdline: string | undefined;
-        let cgroup: string | undefined;
-        try {
-          if (needStatus) {
-            const status = ctx.proc.pidStatus(e.pid);
-            swapBytes = status.vmSwapBytes ?? 0;
-            if (needUser && status.uid !== undefined) user = ctx.userName(status.uid);
+      const acc = new GroupAccumulator();
+      const entries = ctx.processes().entries;
+      if (!needStatus && !needCmdline && !needCgroup && !needExe) {
+        // Only comm (and the stat fields already in the table) can matter: no file is read per process and
+        // the name depends on comm alone, so it is worked out once per comm.
+        const names = new Map<string, string>();
+        for (const e of entries) {
+          let name = names.get(e.comm);
+          if (name === undefined) {
+            name = compiled.length === 0 ? e.comm : groupName({ pid: e.pid, comm: e.comm, residentBytes: 0, swapBytes: 0, startTimeSeconds: 0 }, compiled);
+            names.set(e.comm, name);
           }
-          if (needCmdline) cmdline = ctx.proc.pidCmdline(e.pid).join(' ');
-          if (needCgroup) cgroup = memoryCgroupPath(ctx.proc.pidCgroups(e.pid));
-        } catch (error) {
-          // The process exited after the scan: its memory is gone too, so leave it out of every group.
-          ctx.skip(classifyReadError(error));
-          continue;
+          acc.add(name, e.residentBytes, 0, e.startTimeSeconds);
         }
-        if (needExe && !e.isKernelThread) {
+      } else {
+        for (const e of entries) {
+          let swapBytes = 0;
+          let user: string | undefined;
+          let exe: string | undefined;
+          let cmdline: string | undefined;
+          let cgroup: string | undefined;
           try {
-            exe = ctx.proc.pidExe(e.pid);
+            if (needStatus) {
+              const status = ctx.proc.pidStatus(e.pid);
+              swapBytes = status.vmSwapBytes ?? 0;
+              if (needUser && status.uid !== undefined) user = ctx.userName(status.uid);
+            }
+            if (needCmdline) cmdline = ctx.proc.pidCmdline(e.pid).join(' ');
+            if (needCgroup) cgroup = memoryCgroupPath(ctx.proc.pidCgroups(e.pid));
           } catch (error) {
+            // The process exited after the scan: its memory is gone too, so leave it out of every group.
             ctx.skip(classifyReadError(error));
+            continue;
           }
+          if (needExe && !e.isKernelThread) {
+            try {
+              exe = ctx.proc.pidExe(e.pid);
+            } catch (error) {
+              ctx.skip(classifyReadError(error));
+            }
+          }
+          const input: GroupInput = { pid: e.pid, comm: e.comm, residentBytes: e.residentBytes, swapBytes, startTimeSeconds: e.startTimeSeconds, exe, cmdline, user, cgroup };
+          acc.add(groupName(input, compiled), input.residentBytes, swapBytes, input.startTimeSeconds);
         }
-        inputs.push({ pid: e.pid, comm: e.comm, residentBytes: e.residentBytes, swapBytes, startTimeSeconds: e.startTimeSeconds, exe, cmdline, user, cgroup });
       }
-      const groups = groupProcesses(inputs, compiled, cfg.max_groups);
+      const groups = acc.finish(cfg.max_groups);
       const rows = (value: (g: GroupTotals) => number) => groups.map((g) => ({ labels: { group: g.group }, value: value(g) }));
       return {
         kind: 'data',

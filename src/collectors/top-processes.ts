@@ -20,18 +20,30 @@ export interface TopProcessSelection {
  * capped at maxSeries.
  */
 export function selectTopProcesses(table: ProcessTable, sel: TopProcessSelection): ProcessEntry[] {
-  const byResident = table.entries.filter((e) => !e.isKernelThread).sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid);
+  // One pass, no copy or sort of the whole table: the top K are kept in a small sorted array, and only
+  // the chosen processes (a few dozen) are sorted at the end.
+  const top: ProcessEntry[] = [];
   const chosen = new Map<number, ProcessEntry>();
-  for (const e of byResident.slice(0, sel.topK)) chosen.set(e.pid, e);
-  for (const e of byResident) {
-    if (e.residentBytes < sel.floorBytes) break;
-    chosen.set(e.pid, e);
+  for (const e of table.entries) {
+    if (e.isKernelThread) continue;
+    if (e.residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
+    if (top.length === sel.topK && !(largerFirst(e, top[top.length - 1] as ProcessEntry) < 0)) continue;
+    let i = top.length;
+    while (i > 0 && largerFirst(e, top[i - 1] as ProcessEntry) < 0) i--;
+    top.splice(i, 0, e);
+    if (top.length > sel.topK) top.pop();
   }
-  for (const e of byResident) {
-    if (chosen.has(e.pid) || e.pid !== e.pgrp || !hasJobTree(e)) continue;
+  for (const e of top) chosen.set(e.pid, e);
+  for (const e of table.entries) {
+    if (e.isKernelThread || chosen.has(e.pid) || e.pid !== e.pgrp || !hasJobTree(e)) continue;
     if (table.treeTotals(e.pid).residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
   }
-  return [...chosen.values()].sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid).slice(0, sel.maxSeries);
+  return [...chosen.values()].sort(largerFirst).slice(0, sel.maxSeries);
+}
+
+/** Largest resident memory first; equal sizes by PID. */
+function largerFirst(a: ProcessEntry, b: ProcessEntry): number {
+  return b.residentBytes - a.residentBytes || a.pid - b.pid;
 }
 
 /**
@@ -50,6 +62,8 @@ interface Exported {
   readonly details: ProcessDetails;
   readonly labels: Readonly<Record<string, string>>;
   readonly pss?: number;
+  /** Tree totals, for processes whose tree means a job (see hasJobTree); computed once per row. */
+  readonly tree?: { readonly residentBytes: number; readonly processes: number };
 }
 
 /** The largest processes and process trees, with labels that identify each process exactly. */
@@ -85,6 +99,7 @@ export const topProcessesCollector: Collector = {
         entry,
         details,
         pss,
+        tree: hasJobTree(entry) ? table.treeTotals(entry.pid) : undefined,
         labels: {
           pid: String(entry.pid),
           start_time: startTimeLabel(entry),
@@ -105,8 +120,8 @@ export const topProcessesCollector: Collector = {
       fam('headroom_process_start_time_seconds', 'gauge', 'Start time of the process, seconds since the epoch.', (r) => r.entry.startTimeSeconds),
       fam('headroom_process_oom_score_adj', 'gauge', 'OOM killer adjustment of the process (-1000 = never killed by the kernel).', (r) => r.details.oomScoreAdj),
       fam('headroom_process_cpu_seconds_total', 'counter', 'CPU time of the process, user plus system.', (r) => r.entry.cpuSeconds),
-      fam('headroom_process_tree_resident_bytes', 'gauge', 'Resident memory of the process plus all its descendants (e.g. DataLoader workers); not for PID 1 and session leaders.', (r) => (hasJobTree(r.entry) ? table.treeTotals(r.entry.pid).residentBytes : undefined)),
-      fam('headroom_process_tree_processes', 'gauge', 'Number of processes in the process tree (the process and its descendants); not for PID 1 and session leaders.', (r) => (hasJobTree(r.entry) ? table.treeTotals(r.entry.pid).processes : undefined)),
+      fam('headroom_process_tree_resident_bytes', 'gauge', 'Resident memory of the process plus all its descendants (e.g. DataLoader workers); not for PID 1 and session leaders.', (r) => r.tree?.residentBytes),
+      fam('headroom_process_tree_processes', 'gauge', 'Number of processes in the process tree (the process and its descendants); not for PID 1 and session leaders.', (r) => r.tree?.processes),
     ];
     if (cfg.pss.enabled) {
       families.push(fam('headroom_process_pss_bytes', 'gauge', 'Proportional set size from smaps_rollup (opt-in; skipped above pss.max_resident).', (r) => r.pss));

@@ -24,10 +24,18 @@ export interface KeyRecord {
  * The persisted idempotency state: a JSON-lines file replayed at start (last record per key wins), records
  * older than the retention dropped and the file compacted. Claims before an action are fsynced, so an agent
  * that crashes mid-action does not act again on the same alert after a restart (at most once).
+ *
+ * Durable records (the claim before an action and the result after it) are written and fsynced before set()
+ * returns, after everything pending. The others (refused, notified) are written together with the rest of
+ * the same event-loop task in one write(2) from a microtask, like the audit log (src/audit/audit-log.ts): one
+ * write per task instead of one per alert under a flood. The in-memory state is updated at once either way.
  */
 export class IdempotencyStore {
   private readonly records = new Map<string, KeyRecord>();
   private fd: number;
+  private pending: string[] = [];
+  private scheduled = false;
+  private failure: Error | undefined;
 
   constructor(
     readonly path: string,
@@ -64,9 +72,41 @@ export class IdempotencyStore {
   }
 
   set(record: KeyRecord, durable = false): void {
+    this.throwFailure();
     this.records.set(record.key, record);
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
-    if (durable) fsyncSync(this.fd);
+    this.pending.push(`${JSON.stringify(record)}\n`);
+    if (durable) {
+      this.flush();
+      fsyncSync(this.fd);
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flushDeferred());
+    }
+  }
+
+  /** Writes the records still pending. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
+    this.pending = [];
+    writeSync(this.fd, text);
+  }
+
+  private flushDeferred(): void {
+    this.scheduled = false;
+    try {
+      this.flush();
+    } catch (error) {
+      // Kept for the next set()/close() to throw: a deferred write has no caller to report to.
+      this.failure = new Error(`idempotency state ${this.path}: write failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  private throwFailure(): void {
+    if (this.failure === undefined) return;
+    const failure = this.failure;
+    this.failure = undefined;
+    throw failure;
   }
 
   /** Epoch ms of the real actions still within the retention (the rate limit's history). */
@@ -91,6 +131,11 @@ export class IdempotencyStore {
   }
 
   close(): void {
-    closeSync(this.fd);
+    try {
+      this.flush();
+      this.throwFailure();
+    } finally {
+      closeSync(this.fd);
+    }
   }
 }

@@ -1,19 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AGENT_NODE_FLAGS } from '../cli/node-flags.js';
 import { renderAlertmanagerConfig, renderPrometheusConfig, stackPaths } from './config.js';
+import type { StackPorts } from './ports.js';
 import { httpGet, pollUntil, startProcess, type ExitStatus, type ManagedProcess } from './process.js';
 
 /** Everything the stack listens on is loopback. */
 export const STACK_HOST = '127.0.0.1';
 
-export interface StackPorts {
-  readonly agent: number;
-  readonly prometheus: number;
-  readonly alertmanager: number;
-}
-
-export const DEFAULT_STACK_PORTS: StackPorts = { agent: 9632, prometheus: 9090, alertmanager: 9093 };
+export { DEFAULT_STACK_PORTS, type StackPorts } from './ports.js';
 
 export interface StackOptions {
   /** The repository (or installed package) holding prometheus/, alerting/ and dist/. */
@@ -109,7 +105,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await launch(
       'agent',
       opts.node,
-      [agentMain, 'agent', '--listen', `${STACK_HOST}:${opts.ports.agent}`, ...(opts.agentConfig ? ['--config', opts.agentConfig] : [])],
+      [...AGENT_NODE_FLAGS, agentMain, 'agent', '--listen', `${STACK_HOST}:${opts.ports.agent}`, ...(opts.agentConfig ? ['--config', opts.agentConfig] : [])],
       `${urls.agent}/healthz`,
     );
     await launch(

@@ -41,6 +41,11 @@ describe('headroom CLI', () => {
     expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(/agent\.listen: got "everywhere"; must be HOST:PORT/);
     expect(runCli(['agent', '--bogus']).code).toBe(2);
+    const paths = runCli(['agent', '--path.procfs', '/nonexistent/proc', '--path.cgroupfs', '/etc/hostname']);
+    expect(paths.code).toBe(2);
+    expect(paths.stderr).toMatch(/agent\.procfs: got "\/nonexistent\/proc"; must be a mounted procfs \(cannot read \/nonexistent\/proc\/meminfo: ENOENT\)/);
+    expect(paths.stderr).toMatch(/agent\.cgroupfs: got "\/etc\/hostname"; must be the cgroup file system mount point/);
+    expect(paths.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('agent says clearly when its port is taken, exit 1', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startAgent } from '../../agent/agent.js';
 import { loadConfigWithOverrides } from '../../config/load.js';
+import { checkAgentPaths } from '../../config/paths.js';
 import { detectKernelUnits } from '../kernel-units.js';
 import type { World } from '../world.js';
 
@@ -25,6 +26,7 @@ export function registerAgent(program: Command, world: World): void {
       const config = loadConfigWithOverrides(opts.config, {
         agent: { listen: opts.listen, procfs: opts['path.procfs'], cgroupfs: opts['path.cgroupfs'] },
       });
+      checkAgentPaths(config, opts.config ?? 'command line');
       const agent = await startAgent(config, world, detectKernelUnits());
       const signal = await world.stopSignal;
       world.logger.info('stopping', { signal });

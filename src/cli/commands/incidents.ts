@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { formatBytes } from '../../config/units.js';
-import { IncidentStore, isIncidentId } from '../../incidents/store.js';
+import type { IncidentStore } from '../../incidents/store.js';
 import type { IncidentRecord } from '../../incidents/types.js';
 import { UsageError } from '../errors.js';
 import type { World } from '../world.js';
@@ -13,8 +13,10 @@ interface Options {
   json?: boolean;
 }
 
-function store(opts: Options): IncidentStore {
+/** The incident store (loaded on use: `headroom agent`, the long-running process, never needs it). */
+async function store(opts: Options): Promise<IncidentStore> {
   const stateDir = opts.stateDir ?? loadConfig(opts.config).remediation.state_dir;
+  const { IncidentStore } = await import('../../incidents/store.js');
   return new IncidentStore(join(stateDir, 'incidents'));
 }
 
@@ -37,8 +39,8 @@ export function registerIncidents(program: Command, world: World): void {
     .option('--config <file>', 'YAML config file (for remediation.state_dir)')
     .option('--state-dir <dir>', 'state directory (default: remediation.state_dir, /var/lib/headroom)')
     .option('--json', 'print the index records as JSON lines')
-    .action((opts: Options) => {
-      const records = store(opts).list();
+    .action(async (opts: Options) => {
+      const records = (await store(opts)).list();
       world.stdout.write(opts.json ? records.map((r) => `${JSON.stringify(r)}\n`).join('') : formatIncidentList(records));
     });
   incidents
@@ -48,10 +50,11 @@ export function registerIncidents(program: Command, world: World): void {
     .option('--config <file>', 'YAML config file (for remediation.state_dir)')
     .option('--state-dir <dir>', 'state directory')
     .exitOverride()
-    .action((id: string, opts: Options) => {
+    .action(async (id: string, opts: Options) => {
       const merged = { ...incidents.opts<Options>(), ...opts };
+      const { isIncidentId } = await import('../../incidents/store.js');
       if (!isIncidentId(id)) throw new UsageError(`"${id}" is not an incident id; run \`headroom incidents\` to list them`);
-      const text = store(merged).show(id);
+      const text = (await store(merged)).show(id);
       if (text === undefined) throw new UsageError(`no incident ${id}; run \`headroom incidents\` to list them`);
       world.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     });

@@ -4,17 +4,16 @@ import { accessSync, closeSync, constants, existsSync, openSync, statSync, write
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { loadConfigWithOverrides, describeIssues } from '../../config/load.js';
-import { runSection } from '../../config/sections/run.js';
 import { NodeFileReader } from '../../procfs/file-reader.js';
 import { ProcFs } from '../../procfs/procfs.js';
-import { nodeCgroupIo } from '../../run/backends/backend.js';
-import { checkJobName, defaultJobName, resolveLimits, RUN_FLAG_KEYS, runIdFrom } from '../../run/options.js';
-import { runJob, RunInputError, type LogSink } from '../../run/run.js';
+import type { RUN_FLAG_KEYS } from '../../run/options.js';
+import type { LogSink } from '../../run/run.js';
 import type { JobExit, ProcessControl, SignalSource } from '../../run/supervisor.js';
 import { UsageError } from '../errors.js';
 import type { World } from '../world.js';
 
 type FlagName = keyof typeof RUN_FLAG_KEYS;
+type RunSection = (typeof import('../../config/sections/run.js'))['runSection'];
 
 /** Commander stores --memory-max as opts.memoryMax. */
 function camel(flag: string): string {
@@ -29,8 +28,8 @@ interface RunOptions extends Partial<Record<string, string | boolean>> {
 }
 
 /** Checks one flag with the run section's own rule, so the message names the flag instead of a config key. */
-function checkFlag(flag: FlagName, value: string): void {
-  const key = RUN_FLAG_KEYS[flag];
+function checkFlag(flag: FlagName, value: string, keys: typeof RUN_FLAG_KEYS, runSection: RunSection): void {
+  const key = keys[flag];
   const result = runSection.shape[key].safeParse(value);
   if (!result.success) {
     const problem = describeIssues(value, result.error.issues)
@@ -122,6 +121,13 @@ export function registerRun(program: Command, world: World): void {
     .option('--no-limits', 'run even where no limits can be applied (needs no root)')
     .passThroughOptions()
     .action(async (command: string[], opts: RunOptions) => {
+      // Loaded here, not at the top: `headroom agent` (the long-running process) never needs them.
+      const [{ runSection }, { nodeCgroupIo }, { checkJobName, defaultJobName, resolveLimits, RUN_FLAG_KEYS, runIdFrom }, { runJob, RunInputError }] = await Promise.all([
+        import('../../config/sections/run.js'),
+        import('../../run/backends/backend.js'),
+        import('../../run/options.js'),
+        import('../../run/run.js'),
+      ]);
       if (command.length === 0) throw new UsageError('no command given; usage: headroom run [options] -- CMD [ARGS...]');
       if (opts.name !== undefined) {
         const problem = checkJobName(opts.name);
@@ -131,7 +137,7 @@ export function registerRun(program: Command, world: World): void {
       for (const flag of Object.keys(RUN_FLAG_KEYS) as FlagName[]) {
         const value = opts[camel(flag)];
         if (typeof value !== 'string') continue;
-        checkFlag(flag, value);
+        checkFlag(flag, value, RUN_FLAG_KEYS, runSection);
         overrides[RUN_FLAG_KEYS[flag]] = value;
       }
       const config = loadConfigWithOverrides(opts.config, { run: overrides });

@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ensureBinaries } from '../../stack/install.js';
-import { DEFAULT_STACK_PORTS, startStack, type StackPorts } from '../../stack/stack.js';
+import { DEFAULT_STACK_PORTS, type StackPorts } from '../../stack/ports.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { World } from '../world.js';
 
@@ -54,6 +53,8 @@ export function registerStack(program: Command, world: World): void {
       const say = (line: string): void => {
         world.stdout.write(`${line}\n`);
       };
+      // Loaded here, not at the top: `headroom agent` (the long-running process) never needs them.
+      const [{ ensureBinaries }, { startStack }] = await Promise.all([import('../../stack/install.js'), import('../../stack/stack.js')]);
       const binaries = ensureBinaries({ env: world.env, install: opts.install, isRoot: process.getuid?.() === 0, log: say });
       // dist/cli/commands/stack.js → the package root, which holds prometheus/, alerting/ and dist/.
       const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

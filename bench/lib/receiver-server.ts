@@ -1,0 +1,108 @@
+/**
+ * The receiver side of `npm run bench:receiver`, run by bench/receiver.ts in its own process (with the agent's
+ * node flags): the real receiver and remediation pipeline on 127.0.0.1:0, state in a temporary directory.
+ * Nothing can be acted on: signals and writes throw. Talks to its parent over the IPC channel:
+ *   → {type:'ready', port}; every 100 ms {type:'depth', depth}; on {type:'drain'} → {type:'drained', ...};
+ *   on {type:'close'} it closes everything and exits. It exits by itself when the parent goes away.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import express from 'express';
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { CgroupFs } from '../../src/procfs/cgroupfs.js';
+import { NodeFileReader } from '../../src/procfs/file-reader.js';
+import { ProcFs } from '../../src/procfs/procfs.js';
+import { loadCredentials } from '../../src/receiver/auth.js';
+import { createReceiver } from '../../src/receiver/index.js';
+import { createRemediation } from '../../src/remediation/setup.js';
+import { BENCH_TOKEN, type ServerCommand, type ServerMessage } from './receiver-protocol.js';
+
+function send(message: ServerMessage): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  if (process.send === undefined) throw new Error('run by bench/receiver.ts (needs an IPC channel)');
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-receiver-'));
+  writeFileSync(join(dir, 'token'), BENCH_TOKEN);
+  const config = parseConfig(
+    { receiver: { enabled: true, host: 'bench', auth: { token_file: join(dir, 'token') }, max_queue: 100_000 }, remediation: { state_dir: join(dir, 'state') } },
+    'bench',
+  );
+  const files = new NodeFileReader();
+  const proc = new ProcFs('/proc', files);
+  const logger = createLogger(process.stderr, () => new Date());
+  let notifications = 0;
+  const remediation = createRemediation({
+    config,
+    proc,
+    cgroups: new CgroupFs('/sys/fs/cgroup', files),
+    files,
+    self: { pid: process.pid, ppid: process.ppid },
+    host: 'bench',
+    actionsEnabled: true,
+    now: () => new Date(),
+    monotonic: () => performance.now() / 1000,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    kill: (pid) => {
+      throw new Error(`bench: refusing to signal ${pid}`);
+    },
+    writeFile: (path) => {
+      throw new Error(`bench: refusing to write ${path}`);
+    },
+    sink: { publish: () => void (notifications += 1) },
+    logger,
+    registry: new Registry(),
+  });
+  const receiver = createReceiver(config, remediation, loadCredentials(config.receiver.auth, {}, (p) => files.readText(p)), { now: () => new Date(), monotonic: () => performance.now() / 1000 }, logger);
+  const app = express();
+  app.use(receiver.router);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1');
+    s.once('listening', () => resolve(s));
+    s.once('error', reject);
+  });
+  const depthTimer = setInterval(() => send({ type: 'depth', depth: receiver.depth }), 100);
+  const close = async (): Promise<void> => {
+    clearInterval(depthTimer);
+    await new Promise<void>((resolve, reject) => {
+      server.close((e) => (e ? reject(e) : resolve()));
+      server.closeAllConnections();
+    });
+    remediation.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.disconnect();
+  };
+  process.on('disconnect', () => {
+    // The parent is gone (or we are done): stop serving; the state directory is ours to remove.
+    clearInterval(depthTimer);
+    server.close();
+    server.closeAllConnections();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  process.on('message', (message: ServerCommand) => {
+    if (message.type === 'drain') {
+      const start = performance.now();
+      receiver.idle().then(
+        () => send({ type: 'drained', drainSeconds: (performance.now() - start) / 1000, notifications, heapUsedBytes: process.memoryUsage().heapUsed }),
+        (error: unknown) => fail(error),
+      );
+    } else if (message.type === 'close') {
+      close().catch(fail);
+    }
+  });
+  send({ type: 'ready', port: (server.address() as AddressInfo).port });
+}
+
+function fail(error: unknown): void {
+  process.stderr.write(`bench receiver server failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+}
+
+main().catch(fail);
