@@ -202,8 +202,14 @@ export class RemediationPipeline {
     const target = trigger.target.target;
     const req: DecisionRequest = { alertName: trigger.alertName, target };
     const snapReq: SnapshotRequest = { scope: trigger.scope, cgroup: target.kind === 'cgroup' ? target.path : undefined };
-    const first = cache.get(snapReq);
-    const d1 = decide(req, first, deps.settings);
+    let first = cache.get(snapReq);
+    let d1 = decide(req, first, deps.settings);
+    if (d1.kind === 'refusal') {
+      // A shared snapshot may predate the process the alert names (a job that just started): never refuse on
+      // a cached view, read again first.
+      first = cache.fresh(snapReq);
+      d1 = decide(req, first, deps.settings);
+    }
     if (d1.kind === 'refusal') return this.refuse(trigger, d1.reasonCode, d1.reason, first, d1.candidates);
     // The credential gate is about trusting webhook callers; the guard's own readings need no credential.
     if (!deps.actionsEnabled && trigger.source === 'receiver') {
