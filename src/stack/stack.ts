@@ -1,3 +1,4 @@
+import { dump } from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +64,17 @@ export function prepareStateDir(opts: Pick<StackOptions, 'repoRoot' | 'stateDir'
       evaluationInterval: opts.evaluationInterval,
     }),
   );
+  // Without a config of the user's, the agent gets one that turns its receiver on with the stack's token, in
+  // dry run: alerts flow end to end and every decision is audited and reported, but nothing is stopped until
+  // the user passes --config with remediation.dry_run: false.
+  writeFileSync(
+    join(opts.stateDir, 'agent.yml'),
+    dump({
+      receiver: { enabled: true, auth: { token_file: paths.tokenFile } },
+      remediation: { dry_run: true, state_dir: join(opts.stateDir, 'headroom') },
+    }),
+    { mode: 0o600 },
+  );
   writeFileSync(
     paths.alertmanagerConfig,
     renderAlertmanagerConfig(readFileSync(join(opts.repoRoot, 'alerting', 'alertmanager.yml'), 'utf8'), {
@@ -105,7 +117,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     await launch(
       'agent',
       opts.node,
-      [...AGENT_NODE_FLAGS, agentMain, 'agent', '--listen', `${STACK_HOST}:${opts.ports.agent}`, ...(opts.agentConfig ? ['--config', opts.agentConfig] : [])],
+      [...AGENT_NODE_FLAGS, agentMain, 'agent', '--listen', `${STACK_HOST}:${opts.ports.agent}`, '--config', opts.agentConfig ?? join(opts.stateDir, 'agent.yml')],
       `${urls.agent}/healthz`,
     );
     await launch(
