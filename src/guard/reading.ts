@@ -1,6 +1,7 @@
 import type { MemorySummary } from '../notify/events.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import { hostMemory } from '../remediation/snapshot.js';
 
 /** One poll of the guard: memory of its scope, and memory pressure. */
 export interface GuardReading {
@@ -13,23 +14,11 @@ export interface GuardReading {
 
 /** Host memory from /proc/meminfo and /proc/pressure/memory: two small reads. */
 export function readHostReading(proc: ProcFs): GuardReading {
-  const m = proc.meminfo();
-  const total = m.get('MemTotal') ?? 0;
-  // MemAvailable exists since Linux 3.14; MemFree is the conservative fallback.
-  const available = m.get('MemAvailable') ?? m.get('MemFree') ?? 0;
-  const swapTotal = m.get('SwapTotal');
-  const swapFree = m.get('SwapFree');
+  const memory = hostMemory(proc.meminfo());
   const psi = proc.pressure('memory');
   return {
-    memory: {
-      totalBytes: total,
-      availableBytes: available,
-      usedRatio: total > 0 ? 1 - available / total : 0,
-      swapTotalBytes: swapTotal,
-      swapUsedBytes: swapTotal !== undefined && swapFree !== undefined ? swapTotal - swapFree : undefined,
-      scope: 'host',
-    },
-    availableRatio: total > 0 ? available / total : 0,
+    memory,
+    availableRatio: memory.totalBytes > 0 ? memory.availableBytes / memory.totalBytes : 0,
     psiFull: psi?.full === undefined ? undefined : psi.full.avg10 / 100,
   };
 }

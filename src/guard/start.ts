@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { hostname, setPriority } from 'node:os';
+import { setPriority } from 'node:os';
 import { Registry } from 'prom-client';
 import type { World } from '../cli/world.js';
 import type { HeadroomConfig } from '../config/schema.js';
@@ -9,7 +9,8 @@ import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { guardTrigger } from '../remediation/pipeline.js';
-import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
+import { createLiveRemediation } from '../remediation/live.js';
+import type { Remediation } from '../remediation/setup.js';
 import { abortableSleep, runGuard, type GuardTrigger } from './guard.js';
 import { readCgroupReading, readHostReading, type GuardReading } from './reading.js';
 
@@ -66,21 +67,7 @@ export function startGuard(
   let remediation = shared;
   if (remediation === undefined) {
     registry = new Registry();
-    remediation = createRemediation({
-      config,
-      ...io,
-      self: { pid: world.pid, ppid: world.ppid },
-      host: config.receiver.host ?? hostname(),
-      actionsEnabled: true,
-      now: world.now,
-      monotonic: world.monotonic,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      kill: (pid, signal) => process.kill(pid, signal),
-      writeFile: (path, text) => writeFileSync(path, text),
-      sink: sink ?? loggingSink(world.logger),
-      logger: world.logger,
-      registry,
-    });
+    remediation = createLiveRemediation(config, world, io, { actionsEnabled: true, sink, registry });
   }
   const pipeline = remediation.pipeline;
   let read: () => GuardReading;

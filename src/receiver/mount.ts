@@ -1,5 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type { Router } from 'express';
 import { Registry } from 'prom-client';
 import type { World } from '../cli/world.js';
@@ -9,7 +7,8 @@ import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { errorMessage } from '../logging/logger.js';
-import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
+import { createLiveRemediation } from '../remediation/live.js';
+import type { Remediation } from '../remediation/setup.js';
 import { hasCredentials, loadCredentials } from './auth.js';
 import { createReceiver } from './index.js';
 import type { Receiver } from './receiver.js';
@@ -37,21 +36,7 @@ export async function startReceiver(
   const credentials = loadCredentials(config.receiver.auth, world.env, (path) => io.files.readText(path));
   const actionsEnabled = hasCredentials(credentials);
   const registry = new Registry();
-  const remediation = createRemediation({
-    config,
-    ...io,
-    self: { pid: world.pid, ppid: world.ppid },
-    host: config.receiver.host ?? hostname(),
-    actionsEnabled,
-    now: world.now,
-    monotonic: world.monotonic,
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    kill: (pid, signal) => process.kill(pid, signal),
-    writeFile: (path, text) => writeFileSync(path, text),
-    sink: sink ?? loggingSink(world.logger),
-    logger: world.logger,
-    registry,
-  });
+  const remediation = createLiveRemediation(config, world, io, { actionsEnabled, sink, registry });
   if (!actionsEnabled) {
     world.logger.warn('receiver: no credential configured (receiver.auth); remediation actions are DISABLED, alerts are only notified');
   }
