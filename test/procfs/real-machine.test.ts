@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCollectors } from '../../src/collectors/index.js';
 import { CollectorRunner } from '../../src/collectors/runner.js';
