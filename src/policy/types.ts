@@ -25,6 +25,7 @@ export interface CgroupFacts {
   readonly path: string;
   readonly exists: boolean;
   readonly version?: 'v1' | 'v2';
+  /** The cgroup's working set (usage − inactive file cache; usage where the kernel gives no split). */
   readonly usageBytes?: number;
   readonly limitBytes?: number;
   /** PIDs of every task in the cgroup and its descendants. */

@@ -104,7 +104,9 @@ export class LiveSnapshotReader implements SnapshotReader {
     if (h === undefined) return { path, exists: false, pids: [] };
     const mem = this.cgroups.memory(h, path);
     if (mem === undefined) return { path, exists: false, version: h.version, pids: [] };
-    return { path, exists: true, version: h.version, usageBytes: mem.usageBytes, limitBytes: mem.limitBytes, pids: this.cgroupPids(join(h.root, path), 0) };
+    // The working set (usage − inactive file cache), as the alert rules and the guard measure it: page cache the
+    // kernel can reclaim is not memory a job must be stopped for.
+    return { path, exists: true, version: h.version, usageBytes: mem.workingSetBytes ?? mem.usageBytes, limitBytes: mem.limitBytes, pids: this.cgroupPids(join(h.root, path), 0) };
   }
 
   private cgroupPids(dir: string, depth: number): number[] {
