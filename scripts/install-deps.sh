@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-process-exporter prometheus-node-exporter docker-compose systemd)
+APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-process-exporter prometheus-node-exporter docker-compose systemd python3)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

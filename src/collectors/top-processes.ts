@@ -27,7 +27,7 @@ export function selectTopProcesses(table: ProcessTable, sel: TopProcessSelection
   for (const e of table.entries) {
     if (e.isKernelThread) continue;
     if (e.residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
-    if (top.length === sel.topK && !(largerFirst(e, top[top.length - 1] as ProcessEntry) < 0)) continue;
+    if (top.length === sel.topK && (sel.topK === 0 || !(largerFirst(e, top[top.length - 1] as ProcessEntry) < 0))) continue;
     let i = top.length;
     while (i > 0 && largerFirst(e, top[i - 1] as ProcessEntry) < 0) i--;
     top.splice(i, 0, e);
@@ -35,7 +35,7 @@ export function selectTopProcesses(table: ProcessTable, sel: TopProcessSelection
   }
   for (const e of top) chosen.set(e.pid, e);
   for (const e of table.entries) {
-    if (e.isKernelThread || chosen.has(e.pid) || e.pid !== e.pgrp || !hasJobTree(e)) continue;
+    if (e.isKernelThread || chosen.has(e.pid) || e.pid !== e.pgrp || !hasJobTree(e, table)) continue;
     if (table.treeTotals(e.pid).residentBytes >= sel.floorBytes) chosen.set(e.pid, e);
   }
   return [...chosen.values()].sort(largerFirst).slice(0, sel.maxSeries);
@@ -47,12 +47,17 @@ function largerFirst(a: ProcessEntry, b: ProcessEntry): number {
 }
 
 /**
- * Whether a process's tree total means "a job": not PID 1 and not a session leader, whose tree is a whole
- * login session or daemon (sshd's tree holds every job started over SSH; alerting on it would be noise and
- * acting on it would be wrong).
+ * Whether a process's tree total means "a job". Not PID 1, and not a session leader that heads a login or a
+ * daemon (sshd's tree holds every job started over SSH; alerting on it would be noise and acting on it would be
+ * wrong) — that is, a session leader whose parent is PID 1 or itself a session leader (sshd → sshd → bash,
+ * tmux → shell, systemd → service). A session leader started by an ordinary process is a job that detached
+ * itself: `headroom run` starts jobs that way, as do setsid/nohup wrappers.
  */
-export function hasJobTree(e: Pick<ProcessEntry, 'pid' | 'session'>): boolean {
-  return e.pid !== 1 && e.pid !== e.session;
+export function hasJobTree(e: Pick<ProcessEntry, 'pid' | 'ppid' | 'session'>, table: Pick<ProcessTable, 'byPid'>): boolean {
+  if (e.pid === 1) return false;
+  if (e.pid !== e.session) return true;
+  const parent = table.byPid.get(e.ppid);
+  return parent !== undefined && parent.pid !== 1 && parent.pid !== parent.session && !parent.isKernelThread;
 }
 
 const LABELS = ['pid', 'start_time', 'comm', 'user', 'cgroup', 'cmdline'] as const;
@@ -99,7 +104,7 @@ export const topProcessesCollector: Collector = {
         entry,
         details,
         pss,
-        tree: hasJobTree(entry) ? table.treeTotals(entry.pid) : undefined,
+        tree: hasJobTree(entry, table) ? table.treeTotals(entry.pid) : undefined,
         labels: {
           pid: String(entry.pid),
           start_time: startTimeLabel(entry),

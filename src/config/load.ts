@@ -43,6 +43,8 @@ export function describeIssues(raw: unknown, issues: readonly z.core.$ZodIssue[]
         .join('\n  - ');
     }
     const got = valueAt(raw, issue.path);
+    // A cross-field rule about a key left at its default says the value itself.
+    if (issue.code === 'custom' && got === undefined) return `${formatPath(issue.path)}: ${issue.message}`;
     const message = issue.code === 'invalid_type' && got === undefined ? 'is required' : issue.message;
     return `${formatPath(issue.path)}: got ${show(got)}; ${message}`;
   });

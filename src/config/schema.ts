@@ -21,6 +21,27 @@ export const configSchema = section({
   run: runSection.prefault({}),
   receiver: receiverSection.prefault({}),
   remediation: remediationSection.prefault({}),
+}).superRefine((c, ctx) => {
+  // The re-check before acting calls memory "recovered" below remediation.recovered.*: if that line were at or
+  // above the line an alert (or the guard) fires at, every critical alert would be refused as recovered.
+  const below = (key: string, value: number, limitKey: string, limit: number): void => {
+    if (value < limit) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['remediation', 'recovered', key],
+      message: `is ${value}, but must be below ${limitKey} (${limit}), or every critical alert would be refused as "recovered"; lower it or raise ${limitKey}`,
+    });
+  };
+  const r = c.remediation.recovered;
+  below('host_used_below', r.host_used_below, 'thresholds.host_memory_critical', c.thresholds.host_memory_critical);
+  if (c.guard.enabled && c.guard.watch_cgroup === undefined) {
+    below('host_used_below', r.host_used_below, '1 − guard.available_below', Number((1 - c.guard.available_below).toFixed(6)));
+  }
+  if (c.guard.enabled && c.guard.watch_cgroup !== undefined) {
+    below('cgroup_used_below', r.cgroup_used_below, '1 − guard.available_below', Number((1 - c.guard.available_below).toFixed(6)));
+  }
+  below('cgroup_used_below', r.cgroup_used_below, 'thresholds.cgroup_critical', c.thresholds.cgroup_critical);
+  below('process_tree_share_below', r.process_tree_share_below, 'thresholds.process_tree_critical', c.thresholds.process_tree_critical);
 });
 
 export type HeadroomConfig = z.infer<typeof configSchema>;

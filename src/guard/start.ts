@@ -68,6 +68,8 @@ export function startGuard(
   if (remediation === undefined) {
     registry = new Registry();
     remediation = createLiveRemediation(config, world, io, { actionsEnabled: true, sink, registry });
+    // remediation.protect_sshd runs at agent start whichever path builds the stack (the receiver does it too).
+    remediation.protectSshd().catch((error: unknown) => world.logger.error('protect_sshd failed', { error: errorMessage(error) }));
   }
   const pipeline = remediation.pipeline;
   let read: () => GuardReading;

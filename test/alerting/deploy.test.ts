@@ -74,7 +74,8 @@ describe('deploy/systemd/headroom-agent.service', () => {
     expect(directives.get('NoNewPrivileges')).toBe('yes');
     expect(directives.get('ProtectSystem')).toBe('strict');
     expect(directives.get('ProtectHome')).toBe('yes');
-    expect(directives.get('CapabilityBoundingSet')?.split(' ').sort()).toEqual(['CAP_KILL', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+    expect(directives.get('CapabilityBoundingSet')?.split(' ').sort()).toEqual(['CAP_KILL', 'CAP_SYS_NICE', 'CAP_SYS_PTRACE', 'CAP_SYS_RESOURCE']);
+    expect(directives.get('MemoryMin')).toBe('64M');
     expect(directives.get('OOMScoreAdjust')).toBe('-900');
   });
 });

@@ -27,7 +27,7 @@ describe('headroom stack (real agent, Prometheus and Alertmanager)', () => {
     ports = { agent, prometheus, alertmanager };
     stateDir = mkdtempSync(join(tmpdir(), 'headroom-stack-'));
     const config = join(stateDir, 'agent.yml');
-    writeFileSync(config, 'thresholds:\n  host_memory_warning: 0.001\n  host_memory_critical: 0.002\n');
+    writeFileSync(config, 'thresholds:\n  host_memory_warning: 0.001\n  host_memory_critical: 0.002\nremediation:\n  recovered:\n    host_used_below: 0.0015\n');
     const c = spawn(
       process.execPath,
       [AGENT_MAIN, 'stack', '--state-dir', join(stateDir, 'state'), '--config', config, '--no-install', '--agent-port', String(agent), '--prometheus-port', String(prometheus), '--alertmanager-port', String(alertmanager)],

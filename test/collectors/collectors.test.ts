@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricFamily } from '../../src/collectors/collector.js';
 import { compileMatchers, groupProcesses, type GroupInput } from '../../src/collectors/process-groups.js';
 import { selectCgroups } from '../../src/collectors/cgroups.js';
-import { selectTopProcesses } from '../../src/collectors/top-processes.js';
+import { hasJobTree, selectTopProcesses } from '../../src/collectors/top-processes.js';
 import type { CgroupMemory } from '../../src/procfs/parse/cgroup-memory.js';
 import { ProcessTable, type ProcessEntry } from '../../src/procfs/process-table.js';
 import { fixture, fixtureRunner } from '../support/fixtures.js';
@@ -59,6 +59,23 @@ describe('top processes selection (pure)', () => {
     const pick = selectTopProcesses(table, { topK: 1, floorBytes: 250 * 1024 * 1024, maxSeries: 10 });
     expect(pick.map((e) => e.pid)).toEqual([30, 21, 22, 20]);
     expect(selectTopProcesses(table, { topK: 1, floorBytes: 250 * 1024 * 1024, maxSeries: 2 }).map((e) => e.pid)).toEqual([30, 21]);
+  });
+  it('treats a detached job (session leader under an ordinary process, as `headroom run` starts it) as a job', () => {
+    const table = new ProcessTable([
+      entry(1, 0, 10, { session: 1 }),
+      entry(100, 1, 5, { session: 100 }), // sshd: session leader under PID 1
+      entry(200, 100, 5, { session: 200 }), // sshd for one login: session leader under a session leader
+      entry(201, 200, 5, { session: 201 }), // the login shell: the same
+      entry(300, 201, 40, { pgrp: 300, session: 201 }), // `headroom run`, a job of that shell
+      entry(301, 300, 1, { pgrp: 301, session: 301 }), // the job it started in its own session …
+      entry(302, 301, 400, { pgrp: 301, session: 301 }), // … whose workers hold the memory
+      entry(303, 301, 400, { pgrp: 301, session: 301 }),
+    ]);
+    const pick = selectTopProcesses(table, { topK: 0, floorBytes: 500 * 1024 * 1024, maxSeries: 10 });
+    // Both `headroom run` and the job it detached head a tree above the floor; the logins do not.
+    expect(pick.map((e) => e.pid)).toEqual([300, 301]);
+    expect(hasJobTree(table.byPid.get(301) as ProcessEntry, table)).toBe(true);
+    for (const pid of [1, 100, 200, 201]) expect(hasJobTree(table.byPid.get(pid) as ProcessEntry, table)).toBe(false);
   });
   it('never exports kernel threads', () => {
     const table = new ProcessTable([entry(2, 0, 0, { isKernelThread: true }), entry(3, 1, 1)]);

@@ -87,6 +87,15 @@ describe('config file', () => {
     expect(problems(() => parseConfigText('agent: [unclosed\n', 'x.yml'))[0]).toMatch(/not valid YAML/);
     expect(problems(() => parseConfigText('- a list\n', 'x.yml'))[0]).toMatch(/\(top level\)/);
   });
+  it('rejects a "recovered" line at or above the line critical alerts fire at, naming both keys', () => {
+    const p = problems(() => parseConfigText('thresholds:\n  host_memory_critical: 0.85\n  process_tree_critical: 0.4\n', 'x.yml'));
+    expect(p).toContain(
+      'remediation.recovered.host_used_below: is 0.9, but must be below thresholds.host_memory_critical (0.85), or every critical alert would be refused as "recovered"; lower it or raise thresholds.host_memory_critical',
+    );
+    expect(p.some((l) => l.startsWith('remediation.recovered.process_tree_share_below: is 0.5, but must be below thresholds.process_tree_critical (0.4)'))).toBe(true);
+    expect(problems(() => parseConfigText('guard:\n  enabled: true\n  available_below: 0.2\n', 'x.yml'))[0]).toMatch(/host_used_below: is 0.9, but must be below 1 − guard.available_below \(0.8\)/);
+    expect(parseConfigText('thresholds:\n  host_memory_critical: 0.85\nremediation:\n  recovered:\n    host_used_below: 0.8\n', 'ok.yml').thresholds.host_memory_critical).toBe(0.85);
+  });
   it('reports an unreadable file clearly', () => {
     expect(problems(() => loadConfig('/nonexistent/headroom.yml'))[0]).toMatch(/cannot read the file .*--config/);
   });
