@@ -244,7 +244,7 @@ describe('notify config and the webhook URL source', () => {
 
   it('needs exactly one of webhook_url_file / webhook_url_env and a valid variable name', async () => {
     const { parseConfig } = await import('../../src/config/load.js');
-    expect(errorOf(() => parseConfig({ notify: { slack: {} } }, 'c.yaml'))).toMatch(/notify\.slack\.webhook_url_file: got nothing; is required \(or webhook_url_env\)/);
+    expect(errorOf(() => parseConfig({ notify: { slack: {} } }, 'c.yaml'))).toMatch(/notify\.slack\.webhook_url_file: is required \(or webhook_url_env\)/);
     expect(errorOf(() => parseConfig({ notify: { slack: { webhook_url_file: '/a', webhook_url_env: 'B' } } }, 'c.yaml'))).toMatch(/not both/);
     expect(errorOf(() => parseConfig({ notify: { slack: { webhook_url_env: 'has space' } } }, 'c.yaml'))).toMatch(/environment variable name/);
     expect(errorOf(() => parseConfig({ notify: { retry: { max_backoff: 'soon' } } }, 'c.yaml'))).toMatch(/notify\.retry\.max_backoff: got "soon"; must be a duration/);

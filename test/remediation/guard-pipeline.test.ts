@@ -46,7 +46,7 @@ function setup(remediation: Record<string, unknown>) {
   const killed: number[] = [];
   const sink = memorySink();
   const r = createRemediation({
-    config: parseConfig({ remediation: { state_dir: dir, min_victim_size: '1K', kill_grace: '2s', recovered: { host_used_below: 0.99 }, ...remediation } }, 'test'),
+    config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { state_dir: dir, min_victim_size: '1K', kill_grace: '2s', recovered: { host_used_below: 0.99 }, ...remediation } }, 'test'),
     proc,
     cgroups: new CgroupFs('/sys/fs/cgroup', files),
     files,
@@ -95,6 +95,31 @@ describe('the pipeline as the local guard calls it', () => {
     expect(t2.pids.every((p) => identity(p).alive)).toBe(true);
     const log = readAuditLog(join(dir, 'audit.jsonl'));
     expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'duplicate:duplicate', 'refusal:cooldown']);
+    r.close();
+  });
+
+  it('one incident, two paths: after the guard acted, the receiver\'s late critical alert acts on nothing', async () => {
+    const { r, dir } = setup({ cooldown: '1h' });
+    const t = await spawnTree('headroom-guard-first');
+    trees.push(t);
+    expect(await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }))).toMatchObject({ kind: 'action', result: 'success' });
+    // The same crisis reaches the receiver through Prometheus and Alertmanager seconds later; another process
+    // now looks like the best victim.
+    const t2 = await spawnTree('headroom-guard-late-alert');
+    trees.push(t2);
+    const late = await r.pipeline.handle({
+      kind: 'critical',
+      source: 'receiver',
+      key: 'fp-host-memory|2025-12-12T03:12:00.000Z',
+      alertName: 'HeadroomHostMemoryHigh',
+      target: { ok: true, target: { kind: 'host' } },
+      startsAt: new Date(Date.now() - 500),
+    });
+    expect(late).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
+    expect(t2.pids.every((p) => identity(p).alive)).toBe(true);
+    const log = readAuditLog(join(dir, 'audit.jsonl'));
+    expect(log.filter((e) => e.event === 'action')).toHaveLength(1);
+    expect(log.find((e) => e.event === 'refusal')).toMatchObject({ source: 'receiver', reasonCode: 'cooldown' });
     r.close();
   });
 
