@@ -44,7 +44,7 @@ export function describeIssues(raw: unknown, issues: readonly z.core.$ZodIssue[]
     }
     const got = valueAt(raw, issue.path);
     // A cross-field rule about a key left at its default says the value itself.
-    if (issue.code === 'custom' && got === undefined) return `${formatPath(issue.path)}: ${issue.message}`;
+    if (issue.code === 'custom' && (got === undefined || issue.message.startsWith('is '))) return `${formatPath(issue.path)}: ${issue.message}`;
     const message = issue.code === 'invalid_type' && got === undefined ? 'is required' : issue.message;
     return `${formatPath(issue.path)}: got ${show(got)}; ${message}`;
   });
