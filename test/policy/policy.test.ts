@@ -161,3 +161,33 @@ describe('labels, limits, sshd', () => {
     expect(plan?.target.kind === 'process' && plan.target.tree.map((t) => t.pid)).toEqual([500]);
   });
 });
+
+describe('decide: cgroup alerts', () => {
+  const JOB = '/headroom.slice/train-abc';
+  /** The job's three processes live in JOB; the cgroup is at `used` of its 40 GiB limit. */
+  function cgWorld(o: { used?: number; pids?: number[]; inJob?: Record<number, Partial<ProcessDetailsLite>> } = {}): Snapshot {
+    const base = world({ details: { 720: { cgroup: JOB }, 721: { cgroup: JOB }, 722: { cgroup: JOB }, ...o.inJob } });
+    const limit = 40 * GiB;
+    return { ...base, cgroup: { path: JOB, exists: true, version: 'v2', usageBytes: (o.used ?? 0.97) * limit, limitBytes: limit, pids: o.pids ?? [720, 721, 722] } };
+  }
+  const req = (path = JOB) => ({ alertName: 'HeadroomCgroupMemoryHigh', target: { kind: 'cgroup' as const, path } });
+
+  it('plans stopping the whole cgroup named by the alert', () => {
+    const d = decide(req(), cgWorld(), settings());
+    expect(d).toMatchObject({ kind: 'plan', action: 'stop_cgroup', target: { kind: 'cgroup', path: JOB, pids: [720, 721, 722] } });
+  });
+  it('refuses the root cgroup, a missing cgroup, and one that holds a protected process', () => {
+    expect(decide(req('/'), cgWorld(), settings())).toMatchObject({ kind: 'refusal', reasonCode: 'protected' });
+    expect(decide(req('/nope'), cgWorld(), settings())).toMatchObject({ kind: 'refusal', reasonCode: 'target_gone' });
+    const withSshd = cgWorld({ pids: [720, 721, 722, 500] });
+    expect(decide(req(), withSshd, settings())).toMatchObject({ kind: 'refusal', reasonCode: 'protected' });
+  });
+  it('refuses below the minimum size and when the cgroup has recovered', () => {
+    expect(decide(req(), cgWorld(), settings({ min_victim_size: '50G' }))).toMatchObject({ kind: 'refusal', reasonCode: 'below_minimum' });
+    expect(decide(req(), cgWorld({ used: 0.5 }), settings())).toMatchObject({ kind: 'refusal', reasonCode: 'recovered' });
+  });
+  it('with actions.cgroup stop_process_tree, stops the largest tree inside the cgroup and spares protected members', () => {
+    const d = decide(req(), cgWorld({ pids: [720, 721, 722, 500] }), settings({ actions: { cgroup: 'stop_process_tree' } }));
+    expect(d).toMatchObject({ kind: 'plan', action: 'stop_process_tree', target: { kind: 'process', root: { pid: 720 } } });
+  });
+});
