@@ -9,9 +9,17 @@ export interface Credentials {
 
 /** Reads the credentials named by the config: token file, token environment variable, basic-auth file. */
 export function loadCredentials(auth: ReceiverConfig['auth'], env: NodeJS.ProcessEnv, readText: (path: string) => string): Credentials {
+  const read = (key: string, path: string): string => {
+    try {
+      return readText(path);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+      throw new Error(`receiver.auth.${key}: cannot read ${path} (${reason}); create it, readable by headroom only`, { cause: error });
+    }
+  };
   let bearer: string | undefined;
   if (auth.token_file !== undefined) {
-    bearer = readText(auth.token_file).trim();
+    bearer = read('token_file', auth.token_file).trim();
     if (bearer.length === 0) throw new Error(`receiver.auth.token_file: ${auth.token_file} is empty; put the bearer token in it`);
   } else if (auth.token_env !== undefined) {
     bearer = env[auth.token_env]?.trim();
@@ -19,7 +27,7 @@ export function loadCredentials(auth: ReceiverConfig['auth'], env: NodeJS.Proces
   }
   let basic: Credentials['basic'];
   if (auth.basic_auth_file !== undefined) {
-    const text = readText(auth.basic_auth_file).trim();
+    const text = read('basic_auth_file', auth.basic_auth_file).trim();
     const colon = text.indexOf(':');
     if (colon <= 0 || colon === text.length - 1) {
       throw new Error(`receiver.auth.basic_auth_file: ${auth.basic_auth_file} must hold one line "user:password"`);

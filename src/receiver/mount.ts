@@ -6,6 +6,7 @@ import type { NotificationSink } from '../notify/events.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import { ConfigError } from '../config/load.js';
 import { errorMessage } from '../logging/logger.js';
 import { createLiveRemediation } from '../remediation/live.js';
 import type { Remediation } from '../remediation/setup.js';
@@ -33,7 +34,13 @@ export async function startReceiver(
   io: { readonly proc: ProcFs; readonly cgroups: CgroupFs; readonly files: FileReader },
   sink: NotificationSink | undefined,
 ): Promise<MountedReceiver> {
-  const credentials = loadCredentials(config.receiver.auth, world.env, (path) => io.files.readText(path));
+  let credentials: ReturnType<typeof loadCredentials>;
+  try {
+    credentials = loadCredentials(config.receiver.auth, world.env, (path) => io.files.readText(path));
+  } catch (error) {
+    // A missing, empty or malformed credential is a configuration mistake: exit 2 with the key, not a crash.
+    throw new ConfigError('receiver.auth', [errorMessage(error)]);
+  }
   const actionsEnabled = hasCredentials(credentials);
   const registry = new Registry();
   const remediation = createLiveRemediation(config, world, io, { actionsEnabled, sink, registry });

@@ -46,6 +46,9 @@ describe('headroom CLI', () => {
     expect(paths.stderr).toMatch(/agent\.procfs: got "\/nonexistent\/proc"; must be a mounted procfs \(cannot read \/nonexistent\/proc\/meminfo: ENOENT\)/);
     expect(paths.stderr).toMatch(/agent\.cgroupfs: got "\/etc\/hostname"; must be the cgroup file system mount point/);
     expect(paths.stderr).not.toMatch(/\n\s+at /);
+    const token = runCli(['agent', '--listen', '127.0.0.1:0', '--config', file('recv.yml', 'receiver:\n  enabled: true\n  auth:\n    token_file: /nonexistent/token\n')]);
+    expect(token.code).toBe(2);
+    expect(token.stderr).toMatch(/receiver\.auth\.token_file: cannot read \/nonexistent\/token \(ENOENT\)/);
   });
 
   it('agent says clearly when its port is taken, exit 1', async () => {

@@ -22,6 +22,7 @@ describe('receiver credentials', () => {
     expect(() => loadCredentials({ token_file: '/empty' }, {}, read)).toThrow(/receiver\.auth\.token_file: \/empty is empty/);
     expect(() => loadCredentials({ token_env: 'NOPE' }, {}, read)).toThrow(/receiver\.auth\.token_env: environment variable NOPE is unset or empty/);
     expect(() => loadCredentials({ basic_auth_file: '/bad' }, {}, read)).toThrow(/must hold one line "user:password"/);
+    expect(() => loadCredentials({ token_file: '/missing' }, {}, read)).toThrow(/receiver\.auth\.token_file: cannot read \/missing/);
   });
 
   it('accepts exactly the configured bearer token or basic credential', () => {
