@@ -204,9 +204,9 @@ export class RemediationPipeline {
     const snapReq: SnapshotRequest = { scope: trigger.scope, cgroup: target.kind === 'cgroup' ? target.path : undefined };
     let first = cache.get(snapReq);
     let d1 = decide(req, first, deps.settings);
-    if (d1.kind === 'refusal') {
+    if (d1.kind === 'refusal' && cache.servedFromCache(snapReq)) {
       // A shared snapshot may predate the process the alert names (a job that just started): never refuse on
-      // a cached view, read again first.
+      // a cached view, read again first. A snapshot read for this trigger is not read twice.
       first = cache.fresh(snapReq);
       d1 = decide(req, first, deps.settings);
     }

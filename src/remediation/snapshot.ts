@@ -124,6 +124,10 @@ export class LiveSnapshotReader implements SnapshotReader {
   }
 }
 
+function cacheKey(req: SnapshotRequest): string {
+  return `${req.scope ?? ''}\u0000${req.cgroup ?? ''}`;
+}
+
 /**
  * Snapshots shared by triggers that arrive close together: a cached read is reused for first decisions and
  * warnings while it is younger than `maxAgeMs` (by the given monotonic clock, seconds). The pipeline always
@@ -131,6 +135,8 @@ export class LiveSnapshotReader implements SnapshotReader {
  */
 export class SnapshotCache {
   private readonly cached = new Map<string, { snap: Snapshot; readAt: number }>();
+  /** Requests whose last get() was served from the cache (not read by that call). */
+  private readonly lastWasHit = new Set<string>();
 
   constructor(
     private readonly reader: SnapshotReader,
@@ -139,13 +145,22 @@ export class SnapshotCache {
   ) {}
 
   get(req: SnapshotRequest = {}): Snapshot {
-    const key = `${req.scope ?? ''}\u0000${req.cgroup ?? ''}`;
+    const key = cacheKey(req);
     const hit = this.cached.get(key);
     const now = this.monotonic();
-    if (hit !== undefined && (now - hit.readAt) * 1000 <= this.maxAgeMs) return hit.snap;
+    if (hit !== undefined && (now - hit.readAt) * 1000 <= this.maxAgeMs) {
+      this.lastWasHit.add(key);
+      return hit.snap;
+    }
+    this.lastWasHit.delete(key);
     const snap = this.reader.read(req);
     this.cached.set(key, { snap, readAt: now });
     return snap;
+  }
+
+  /** Whether the last get() for this request reused an earlier read (which may predate a new process). */
+  servedFromCache(req: SnapshotRequest = {}): boolean {
+    return this.lastWasHit.has(cacheKey(req));
   }
 
   /** A fresh read (also replaces the cached one). */
@@ -156,5 +171,6 @@ export class SnapshotCache {
 
   clear(): void {
     this.cached.clear();
+    this.lastWasHit.clear();
   }
 }
