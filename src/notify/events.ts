@@ -99,6 +99,9 @@ export interface ResolvedNotification extends Base {
 
 export type Notification = WarningNotification | ActionNotification | RefusalNotification | ResolvedNotification;
 
+/** Every Notification['kind'] (the outbox and the service check stored and published notifications against it). */
+export const NOTIFICATION_KINDS: ReadonlySet<string> = new Set<Notification['kind']>(['warning', 'action', 'refusal', 'resolved']);
+
 /**
  * Where deciders hand notifications. `publish` stores the notification durably (it survives a crash or a
  * Slack outage) before it returns; delivery happens in the background, in order.

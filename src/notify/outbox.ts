@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logging/logger.js';
-import type { Notification } from './events.js';
+import { NOTIFICATION_KINDS, type Notification } from './events.js';
 
 /**
  * The durable outbox: one JSON file per message (msg-<seq>.json, written to a temporary file, fsynced and
@@ -34,7 +34,6 @@ export interface OutboxOptions {
 const MESSAGE_FILE = /^msg-(\d{16})\.json$/;
 const CURSOR_FILE = /^cursor-([a-z0-9_-]+)\.json$/;
 const CONSUMER_NAME = /^[a-z0-9_-]+$/;
-const KINDS = new Set(['warning', 'action', 'refusal', 'resolved']);
 
 function messageFile(seq: number): string {
   return `msg-${String(seq).padStart(16, '0')}.json`;
@@ -78,7 +77,7 @@ function isRecord(value: unknown): value is OutboxRecord {
     n !== null &&
     typeof n === 'object' &&
     typeof n.kind === 'string' &&
-    KINDS.has(n.kind) &&
+    NOTIFICATION_KINDS.has(n.kind) &&
     n.id === r.id
   );
 }

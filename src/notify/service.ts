@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load.js';
 import type { NotifyConfig, SlackConfig } from '../config/sections/notify.js';
 import type { Logger } from '../logging/logger.js';
 import { DEFAULT_RETRY_POLICY, deliver, type RetryPolicy } from './delivery.js';
-import type { Notification, NotificationSink } from './events.js';
+import { NOTIFICATION_KINDS, type Notification, type NotificationSink } from './events.js';
 import type { Notifier, SendResult, Sleep } from './notifier.js';
 import { realSleep } from './notifier.js';
 import { createLogNotifier } from './notifiers/log.js';
@@ -99,7 +99,6 @@ export function redactingLogger(logger: Logger, secrets: readonly string[]): Log
   };
 }
 
-const KINDS = new Set(['warning', 'action', 'refusal', 'resolved']);
 
 /** Wakes every waiting worker (a publish, an ack, a stop). Per service, never module-level. */
 class Wakeup {
@@ -273,7 +272,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
   const sink: NotificationSink = {
     publish(notification: Notification): void {
       const n = notification as Partial<Notification> | null;
-      if (n === null || typeof n !== 'object' || typeof n.id !== 'string' || n.id === '' || typeof n.kind !== 'string' || !KINDS.has(n.kind)) {
+      if (n === null || typeof n !== 'object' || typeof n.id !== 'string' || n.id === '' || typeof n.kind !== 'string' || !NOTIFICATION_KINDS.has(n.kind)) {
         throw new TypeError('publish: not a Notification (needs a non-empty id and kind warning | action | refusal | resolved)');
       }
       outbox.append(notification);
