@@ -1,7 +1,7 @@
 import type { MemorySummary } from '../notify/events.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
 import type { ProcFs } from '../procfs/procfs.js';
-import { hostMemory } from '../remediation/snapshot.js';
+import { cgroupMemory, hostMemory } from '../remediation/snapshot.js';
 
 /** One poll of the guard: memory of its scope, and memory pressure. */
 export interface GuardReading {
@@ -31,17 +31,10 @@ export function readCgroupReading(cgroups: CgroupFs, hierarchy: MemoryHierarchy,
   const m = cgroups.memory(hierarchy, path);
   if (m === undefined) throw new Error(`guard.watch_cgroup ${path}: no such cgroup under ${hierarchy.root}`);
   if (m.limitBytes === undefined) throw new Error(`guard.watch_cgroup ${path}: the cgroup has no memory limit to guard against`);
-  const used = m.workingSetBytes ?? m.usageBytes;
-  const available = Math.max(0, m.limitBytes - used);
+  const memory = { ...cgroupMemory(path, m.workingSetBytes ?? m.usageBytes, m.limitBytes, m.limitBytes), swapUsedBytes: m.swapBytes };
   return {
-    memory: {
-      totalBytes: m.limitBytes,
-      availableBytes: available,
-      usedRatio: 1 - available / m.limitBytes,
-      swapUsedBytes: m.swapBytes,
-      scope: `cgroup ${path}`,
-    },
-    availableRatio: available / m.limitBytes,
+    memory,
+    availableRatio: memory.availableBytes / m.limitBytes,
     psiFull: m.pressure?.full === undefined ? undefined : m.pressure.full.avg10 / 100,
   };
 }
