@@ -8,6 +8,7 @@ import { LiveProcessControl } from '../../src/actions/process-control.js';
 import { protect } from '../../src/actions/protect.js';
 import { stopCgroup } from '../../src/actions/stop-cgroup.js';
 import { throttle } from '../../src/actions/throttle.js';
+import { actionEnv } from './env.js';
 import type { Plan } from '../../src/policy/types.js';
 import { cleanup, files, identity, proc, spawnTree, type OwnedTree } from '../receiver/harness.js';
 
@@ -52,23 +53,15 @@ function env(): ActionEnv {
     }
     writeFileSync(path, text);
   };
-  return {
-    dryRun: false,
+  return actionEnv({
     processes: new LiveProcessControl(proc, proc.stat().bootTimeSeconds, () => {
       throw new Error('v2 actions must not signal processes one by one');
     }, write),
     cgroups: new LiveCgroupControl({ version: 'v2', root }, files, write),
-    meminfo: () => proc.meminfo(),
     writeFile: write,
     dropCachesPath: join(root, 'drop_caches'),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    monotonic: () => performance.now() / 1000,
-    killGraceMs: 1000,
-    confirmTimeoutMs: 3000,
-    pollMs: 50,
-    throttleRatio: 0.5,
     protectSshd: { oomScoreAdj: 0, memoryLowBytes: 64 * 1024 * 1024 },
-  };
+  });
 }
 
 describe('cgroup v2 actions', () => {

@@ -10,6 +10,7 @@ import { protect } from '../../src/actions/protect.js';
 import { stopCgroup } from '../../src/actions/stop-cgroup.js';
 import { stopProcessTree } from '../../src/actions/stop-process-tree.js';
 import { throttle } from '../../src/actions/throttle.js';
+import { actionEnv } from './env.js';
 import type { Plan } from '../../src/policy/types.js';
 import { cleanup, files, identity, proc, spawnTree, type OwnedTree } from '../receiver/harness.js';
 
@@ -22,25 +23,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'headroom-actions-'));
 
 function env(over: Partial<ActionEnv> = {}): ActionEnv {
   const write = (path: string, text: string): void => writeFileSync(path, text);
-  return {
-    dryRun: false,
+  return actionEnv({
     processes: new LiveProcessControl(proc, proc.stat().bootTimeSeconds, (pid, signal) => {
       if (!allowed().has(pid)) throw new Error(`test safety: PID ${pid} was not started by this test`);
       process.kill(pid, signal);
     }, write),
     cgroups: haveV1 ? new LiveCgroupControl({ version: 'v1', root: V1 }, files, write) : undefined,
-    meminfo: () => proc.meminfo(),
     writeFile: write,
     dropCachesPath: join(tmp, 'drop_caches'),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    monotonic: () => performance.now() / 1000,
-    killGraceMs: 1000,
-    confirmTimeoutMs: 3000,
-    pollMs: 50,
-    throttleRatio: 0.5,
     protectSshd: { oomScoreAdj: -500 },
     ...over,
-  };
+  });
 }
 
 function treePlan(t: OwnedTree, action: Plan['action'] = 'stop_process_tree'): Plan {
