@@ -1,3 +1,4 @@
+import type { KubePodIndex } from '../procfs/kube-pods.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import type { CollectorName } from '../config/sections/agent.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
@@ -38,6 +39,8 @@ export interface ScrapeContext {
   bootTimeSeconds(): number;
   processes(): ProcessTable;
   userName(uid: number): string;
+  /** Pod and container names of this Kubernetes node (empty elsewhere); listed at most once per scrape. */
+  kubePods(): KubePodIndex;
   /** Records a read that was skipped (process gone, permission, malformed file) for the running collector. */
   skip(reason: ReadFailure): void;
 }

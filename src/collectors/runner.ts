@@ -2,6 +2,7 @@ import type { HeadroomConfig } from '../config/schema.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader, ReadFailure } from '../procfs/file-reader.js';
 import type { Meminfo } from '../procfs/parse/meminfo.js';
+import { readKubePodIndex, type KubePodIndex } from '../procfs/kube-pods.js';
 import { parsePasswd } from '../procfs/parse/pid-misc.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { scanProcesses, type ProcessTable } from '../procfs/process-table.js';
@@ -84,6 +85,7 @@ export class CollectorRunner {
     const bootTimeSeconds = memo(() => proc.stat().bootTimeSeconds);
     const meminfo = memo((): Meminfo => proc.meminfo());
     const processes = memo((): ProcessTable => scanProcesses(proc, bootTimeSeconds(), skip));
+    const kubePods = memo((): KubePodIndex => readKubePodIndex(this.sources.files, config.kubernetes.pod_logs_dir));
     const ctx: ScrapeContext = {
       config,
       proc,
@@ -92,6 +94,7 @@ export class CollectorRunner {
       bootTimeSeconds,
       processes,
       userName: (uid) => this.userName(uid),
+      kubePods,
       skip,
     };
     const disabled = new Set<string>(config.collectors.disabled);

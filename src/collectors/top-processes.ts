@@ -1,5 +1,6 @@
 import { resolveSize } from '../config/units.js';
 import { classifyReadError } from '../procfs/file-reader.js';
+import { describeKubeProcess, type KubeProcessInfo } from '../procfs/kube-pods.js';
 import { readProcessDetails, shortCmdline, type ProcessDetails } from '../procfs/process-details.js';
 import { startTimeLabel, type ProcessEntry, type ProcessTable } from '../procfs/process-table.js';
 import { family, type Collector, type CollectorOutput, type MetricFamily, type ScrapeContext } from './collector.js';
@@ -60,7 +61,23 @@ export function hasJobTree(e: Pick<ProcessEntry, 'pid' | 'ppid' | 'session'>, ta
   return parent !== undefined && parent.pid !== 1 && parent.pid !== parent.session && !parent.isKernelThread;
 }
 
-const LABELS = ['pid', 'start_time', 'comm', 'user', 'cgroup', 'cmdline'] as const;
+/**
+ * k8s_namespace, k8s_pod and k8s_container are set only on processes inside a Kubernetes pod (names from the
+ * kubelet's log directories, else the pod UID and the short container ID): labels on the rows already chosen,
+ * never extra series. Not "namespace"/"pod"/"container": the Prometheus Operator adds those as target labels
+ * (the agent's own pod) and would rename ours to exported_*.
+ */
+const LABELS = ['pid', 'start_time', 'comm', 'user', 'cgroup', 'cmdline', 'k8s_namespace', 'k8s_pod', 'k8s_container'] as const;
+
+/** The k8s_* labels of a process in a pod; none for any other process. */
+export function kubeLabels(info: KubeProcessInfo | undefined): Record<string, string> {
+  if (info === undefined) return {};
+  return {
+    ...(info.namespace === undefined ? {} : { k8s_namespace: info.namespace }),
+    k8s_pod: info.pod,
+    ...(info.container === undefined ? {} : { k8s_container: info.container }),
+  };
+}
 
 interface Exported {
   readonly entry: ProcessEntry;
@@ -112,6 +129,7 @@ export const topProcessesCollector: Collector = {
           user: details.status.uid === undefined ? '' : ctx.userName(details.status.uid),
           cgroup: details.cgroup ?? '',
           cmdline: shortCmdline(details.cmdline, entry.comm, cfg.cmdline_max_chars),
+          ...kubeLabels(describeKubeProcess(details.cgroup, () => ctx.kubePods())),
         },
       });
     }

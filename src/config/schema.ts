@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { section } from './schema-helpers.js';
 import { guardSection } from './sections/guard.js';
+import { kubernetesSection } from './sections/kubernetes.js';
 import { agentSection, collectorsSection, thresholdsSection } from './sections/agent.js';
 import { notifySection } from './sections/notify.js';
 import { runSection } from './sections/run.js';
@@ -21,6 +22,7 @@ export const configSchema = section({
   run: runSection.prefault({}),
   receiver: receiverSection.prefault({}),
   remediation: remediationSection.prefault({}),
+  kubernetes: kubernetesSection.prefault({}),
 }).superRefine((c, ctx) => {
   // The re-check before acting calls memory "recovered" below remediation.recovered.*: if that line were at or
   // above the line an alert (or the guard) fires at, every critical alert would be refused as recovered.

@@ -63,6 +63,11 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
       lines.push(`| CPU | ${formatDuration(p.cpuSeconds * 1000)}${share} |`);
     }
     if (p.cgroup !== undefined) lines.push(`| cgroup | \`${cell(p.cgroup)}\` |`);
+    if (p.pod !== undefined) {
+      // kube: namespace/pod and container (the pod UID when the names could not be read)
+      const pod = p.pod.namespace === undefined ? p.pod.name : `${p.pod.namespace}/${p.pod.name}`;
+      lines.push(`| Pod | ${cell(pod)}${p.pod.container === undefined ? '' : `, container ${cell(p.pod.container)}`} |`);
+    }
     lines.push('');
   }
   lines.push('## Before / after', '', '| Metric | Before | After |', '|---|---|---|');

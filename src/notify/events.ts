@@ -20,6 +20,15 @@ export interface ProcessSummary {
   readonly runtimeSeconds?: number;
   readonly cpuSeconds?: number;
   readonly cgroup?: string;
+  /** kube: the Kubernetes pod the process runs in (names from the kubelet's log directories, else the UID). */
+  readonly pod?: PodSummary;
+}
+
+/** kube: a pod as messages show it. `name` is the pod UID when the name could not be read. */
+export interface PodSummary {
+  readonly namespace?: string;
+  readonly name: string;
+  readonly container?: string;
 }
 
 /** Host (or watched cgroup) memory at one moment. */

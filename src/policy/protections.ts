@@ -4,6 +4,13 @@ import type { Matchers, Snapshot } from './types.js';
 /** comm values (at most 15 characters in the kernel) of processes headroom never stops. */
 const SSHD = /^sshd(?:-session|-auth)?$/;
 const SYSTEM = /^(?:systemd(?:-.*)?|journald|prometheus|alertmanager|prometheus-ale.*)$/;
+/**
+ * A Kubernetes node's own machinery: the kubelet, the container runtimes and their per-container shims and
+ * monitors, and the pod sandboxes' pause process. Stopping any of them takes down every pod of the node (or the
+ * node itself), never just the runaway job. comm is cut to 15 characters ("containerd-shim-runc-v2" →
+ * "containerd-shim"), the exe base name is not.
+ */
+const KUBE_NODE = /^(?:kubelet|containerd|containerd-shim(?:-.*)?|crio|conmon|dockerd|cri-dockerd|docker-proxy|runc|crun|pause)$/;
 /** Same names as the first command-line word's base name (comm can be renamed or truncated). */
 const SYSTEM_EXE = /^(?:sshd(?:-session|-auth)?|systemd(?:-.*)?|journald|prometheus|alertmanager|prometheus-alertmanager)$/;
 
@@ -29,12 +36,14 @@ export function protectionReason(e: ProcessEntry, snap: Snapshot, protect: Match
   if (e.pid === snap.self.ppid) return "the headroom agent's parent";
   if (SSHD.test(e.comm)) return 'sshd';
   if (SYSTEM.test(e.comm)) return `a protected system service (${e.comm})`;
+  if (KUBE_NODE.test(e.comm)) return `part of the Kubernetes node (${e.comm})`;
   const parent = snap.processes.byPid.get(e.ppid);
   if (e.pid === e.session && parent !== undefined && SSHD.test(parent.comm)) return 'the session leader of an SSH login';
   const d = snap.details.get(e.pid);
   if (d === undefined) return 'its details could not be read (it exited, or /proc is unreadable): cannot verify it is safe to stop';
   const base = exeBase(d.cmdline);
   if (SYSTEM_EXE.test(base)) return `a protected system service (${base})`;
+  if (KUBE_NODE.test(base)) return `part of the Kubernetes node (${base})`;
   if (d.oomScoreAdj === -1000) return 'oom_score_adj is -1000 (the kernel never kills it either)';
   const hit = matchesAny(protect, e.comm, d.cmdline.join(' '));
   if (hit) return `on the protect list (${hit.source})`;

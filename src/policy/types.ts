@@ -1,3 +1,4 @@
+import type { KubePodIndex } from '../procfs/kube-pods.js';
 import type { MemorySummary, RemediationAction } from '../notify/events.js';
 import type { ProcessTable } from '../procfs/process-table.js';
 
@@ -50,6 +51,8 @@ export interface Snapshot {
   readonly cgroup?: CgroupFacts;
   /** The agent's own PID and its parent: never targets. */
   readonly self: { readonly pid: number; readonly ppid: number };
+  /** kube: pod and container names of this node, listed on first use (absent: not read, e.g. in tests). */
+  readonly kubePods?: () => KubePodIndex;
 }
 
 /** Compiled regex lists. */

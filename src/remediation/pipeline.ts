@@ -18,6 +18,7 @@ import { checkLimits } from '../policy/limits.js';
 import type { DecisionRequest, Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
 import { shortCmdline } from '../procfs/process-details.js';
 import { startTimeLabel } from '../procfs/process-table.js';
+import { podSummary } from './kube-pod.js'; // kube
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
 import { SnapshotCache, type SnapshotReader, type SnapshotRequest } from './snapshot.js';
@@ -72,6 +73,7 @@ export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | 
     runtimeSeconds: Math.max(0, Math.round((snap.at.getTime() / 1000 - e.startTimeSeconds) * 100) / 100),
     cpuSeconds: e.cpuSeconds,
     cgroup: d?.cgroup,
+    pod: podSummary(d?.cgroup, snap), // kube
   };
 }
 

@@ -74,7 +74,7 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
   const state = new IdempotencyStore(join(stateDir, 'idempotency.jsonl'), o.now().getTime(), cfg.state_retention);
   const incidents = new IncidentStore(join(stateDir, 'incidents'));
   const metrics = createRemediationMetrics(o.registry);
-  const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now);
+  const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now, o.config.kubernetes.pod_logs_dir);
   const snapshots = o.snapshots ?? live;
   const hierarchy = live.memoryHierarchy();
   const bootTime = o.proc.stat().bootTimeSeconds;

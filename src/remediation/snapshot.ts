@@ -3,6 +3,7 @@ import type { MemorySummary } from '../notify/events.js';
 import type { Snapshot, CgroupFacts, ProcessDetailsLite } from '../policy/types.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
 import { classifyReadError, type FileReader } from '../procfs/file-reader.js';
+import { readKubePodIndex, type KubePodIndex } from '../procfs/kube-pods.js';
 import { readProcessDetails } from '../procfs/process-details.js';
 import { scanProcesses } from '../procfs/process-table.js';
 import type { ProcFs } from '../procfs/procfs.js';
@@ -58,6 +59,8 @@ export class LiveSnapshotReader implements SnapshotReader {
     private readonly files: FileReader,
     private readonly self: { pid: number; ppid: number },
     private readonly now: () => Date,
+    /** kube: the kubelet's pod log root (config kubernetes.pod_logs_dir); absent: pods keep their UIDs. */
+    private readonly podLogsDir?: string,
   ) {}
 
   memoryHierarchy(): MemoryHierarchy | undefined {
@@ -96,7 +99,10 @@ export class LiveSnapshotReader implements SnapshotReader {
       memory = cgroupMemory(req.scope, facts.usageBytes ?? 0, facts.limitBytes, host.totalBytes);
     }
     const cgroup = req.cgroup === undefined ? undefined : this.cgroupFacts(req.cgroup);
-    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self };
+    const dir = this.podLogsDir;
+    let pods: KubePodIndex | undefined;
+    const kubePods = dir === undefined ? undefined : (): KubePodIndex => (pods ??= readKubePodIndex(this.files, dir)); // kube
+    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self, ...(kubePods ? { kubePods } : {}) };
   }
 
   cgroupFacts(path: string): CgroupFacts {

@@ -80,6 +80,13 @@ export function processName(p: ProcessSummary): string {
   return `${oneLine(p.comm) || '?'} (pid ${p.pid})`;
 }
 
+/** kube: "ml/train-7f9c, container trainer" (namespace/pod, container), or undefined outside a pod. */
+export function podName(p: ProcessSummary): string | undefined {
+  if (p.pod === undefined) return undefined;
+  const pod = p.pod.namespace === undefined ? oneLine(p.pod.name) : `${oneLine(p.pod.namespace)}/${oneLine(p.pod.name)}`;
+  return p.pod.container === undefined ? pod : `${pod}, container ${oneLine(p.pod.container)}`;
+}
+
 /** "63.0 GiB" or "63.0 GiB (tree 63.2 GiB, 4 processes)". */
 export function processMemory(p: ProcessSummary): string {
   const tree =

@@ -15,6 +15,7 @@ import {
   oneLine,
   percent,
   processMemory,
+  podName,
   processName,
   seconds,
   shortenMiddle,
@@ -227,6 +228,8 @@ function renderAction(n: ActionNotification): SlackBlock[] {
   const p = n.target.process;
   if (p) {
     list.push(field('Target', processName(p)));
+    const pod = podName(p); // kube
+    if (pod !== undefined) list.push(field('Pod', pod));
     if (p.user !== undefined) list.push(field('User', oneLine(p.user)));
     list.push(field('Its memory', processMemory(p)));
     if (p.runtimeSeconds !== undefined) list.push(field('Running for', seconds(p.runtimeSeconds)));
