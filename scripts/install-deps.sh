@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-process-exporter prometheus-node-exporter docker-compose systemd python3)
+command -v kubectl >/dev/null || APT_PACKAGES+=(kubernetes-client)   # kubernetes: `kubectl kustomize` renders deploy/kubernetes (any kubectl will do; Debian's conflicts with another package's)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
