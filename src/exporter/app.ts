@@ -25,6 +25,9 @@ process groups and cgroups.</p>
 </body></html>
 `;
 
+/** Where the exporter serves the metrics (deploy/gcp and deploy/kubernetes tests check their scrape configs against it). */
+export const METRICS_PATH = '/metrics';
+
 /**
  * The express app of the exporter: /metrics (one scrape per request), /healthz and a landing page. Other
  * features (the remediation receiver) mount their routes on the same app.
@@ -38,7 +41,7 @@ export function createExporterApp(opts: ExporterOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok\n');
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get(METRICS_PATH, async (_req, res) => {
     try {
       const result = opts.runner.scrape();
       const text = await renderFamilies(result.families, opts.extraRegistries);

@@ -12,6 +12,7 @@ import { load, loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardConfigMapName, renderDashboardConfigMaps, renderPrometheusRule, type SourceFile } from '../../deploy/kubernetes/src/manifests.js';
 import { parseConfigText } from '../../src/config/load.js';
+import { METRICS_PATH } from '../../src/exporter/app.js';
 import { repo } from '../alerting/support.js';
 import { schemaViolations, type KubeObject } from './schemas.js';
 
@@ -235,7 +236,7 @@ describe('the DaemonSet', () => {
     expect(svc.spec.selector).toEqual(daemonSet(objects).spec.template.metadata.labels);
     const sm = one(objects, 'ServiceMonitor') as Any;
     expect(sm.spec.selector.matchLabels).toEqual(svc.metadata.labels);
-    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics', interval: '5s' });
+    expect(sm.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: METRICS_PATH, interval: '5s' });
     // The receiver's token comes from the generated Secret's mount; the pod names from the read-only log mount.
     const secret = one(objects, 'Secret') as Any;
     const tokenVolume = daemonSet(objects).spec.template.spec.volumes.find((v: Any) => v.secret);
