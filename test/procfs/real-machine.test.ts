@@ -8,7 +8,8 @@ import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { detectKernelUnits } from '../../src/cli/kernel-units.js';
-import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { skipSuite } from '../support/suites.js';
 import { killAndWait, spawnUntil } from '../support/processes.js';
 
 /** The real /proc and /sys/fs/cgroup of this machine, read by the same code the agent runs. */
@@ -40,7 +41,7 @@ print('ready', flush=True)
 time.sleep(300)
 `;
 
-describe.skipIf(!canCreateV1Cgroup())('on this machine, for real (cgroup v1)', () => {
+describe.skipIf(skipSuite('real-machine-cgroup-v1'))('on this machine, for real (cgroup v1)', () => {
   let cgroup: TestCgroup | undefined;
   let hog: ChildProcess | undefined;
 

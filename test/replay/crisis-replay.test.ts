@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/config/units.js';
-import { canCreateV1Cgroup } from '../support/cgroup.js';
 import { requireBuiltCli } from '../support/cli.js';
 import { runCrisisReplay, type ReplayResult } from '../support/replay/scenario.js';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * The crisis of 2025-12-12 replayed end to end with the real Prometheus and Alertmanager, the repo's own
@@ -40,7 +40,7 @@ function expectSafe(r: ReplayResult): void {
   expect(r.freedBytes).toBeGreaterThan(300 * 1024 * 1024);
 }
 
-describe.skipIf(!canCreateV1Cgroup())('crisis replay (real Prometheus, Alertmanager, cgroups)', () => {
+describe.skipIf(skipSuite('crisis-replay'))('crisis replay (real Prometheus, Alertmanager, cgroups)', () => {
   it('Prometheus path: warning to Slack, critical through Alertmanager to the receiver, job tree stopped, resolved', async () => {
     requireBuiltCli();
     const r = await runCrisisReplay({ path: 'prometheus', log: (l) => console.log(`[replay] ${l}`) });
