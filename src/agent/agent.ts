@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { createCollectors } from '../collectors/index.js';
 import { CollectorRunner } from '../collectors/runner.js';
 import type { HeadroomConfig } from '../config/schema.js';
@@ -12,6 +12,7 @@ import { NodeFileReader } from '../procfs/file-reader.js';
 import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
 import type { NotificationSink } from '../notify/events.js';
 import type { World } from '../cli/world.js';
+import { registerSelfMetrics } from './self-metrics.js';
 
 export interface RunningAgent {
   readonly url: string;
@@ -46,7 +47,7 @@ export async function startAgent(
     world.logger.warn('collector failed', { collector, error: errorMessage(error) }),
   );
   const selfRegistry = new Registry();
-  collectDefaultMetrics({ register: selfRegistry, prefix: 'headroom_agent_' });
+  registerSelfMetrics(selfRegistry, 'headroom_agent_');
   // Features load only when configured: an exporter-only agent stays small (see docs/benchmarks.md).
   const notifications = config.notify
     ? (await import('../notify/service.js')).createNotificationService({ config: config.notify, logger: world.logger, env: world.env })

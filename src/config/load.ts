@@ -50,10 +50,53 @@ export function describeIssues(raw: unknown, issues: readonly z.core.$ZodIssue[]
   });
 }
 
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+  boolean: 'true or false',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  array: 'a list',
+  object: 'a mapping of keys',
+  record: 'a mapping of keys',
+};
+
+function bound(kind: 'min' | 'max', value: number | bigint, inclusive: boolean | undefined, origin: string): string {
+  if (origin === 'string') return kind === 'min' ? (Number(value) <= 1 ? 'must not be empty' : `must be at least ${value} characters`) : `must be at most ${value} characters`;
+  if (origin === 'array' || origin === 'set') return kind === 'min' ? `must have at least ${value} entries` : `must have at most ${value} entries`;
+  if (kind === 'min') return inclusive === false ? `must be above ${value}` : `must be at least ${value}`;
+  return inclusive === false ? `must be below ${value}` : `must be at most ${value}`;
+}
+
+/**
+ * What a config key allows, in the file's terms, for the checks whose rule gives no message of its own
+ * (z.boolean(), z.string().min(1), z.enum …): zod's defaults ("Invalid input: expected boolean, received
+ * string") name neither the key nor what to write. Rules with their own message keep it.
+ */
+export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `must be ${TYPE_WORDS[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      return bound('min', issue.minimum, issue.inclusive, issue.origin);
+    case 'too_big':
+      return bound('max', issue.maximum, issue.inclusive, issue.origin);
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'regex' && 'pattern' in issue ? `must match ${String(issue.pattern)}` : `must be a valid ${issue.format}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${issue.divisor}`;
+    case 'invalid_union':
+      return 'has the wrong type for this key (see docs/ for what it takes)';
+    default:
+      return undefined;
+  }
+};
+
 /** Validates an already-parsed document. Throws ConfigError. */
 export function parseConfig(raw: unknown, source: string): HeadroomConfig {
   const doc = raw === undefined || raw === null ? {} : raw;
-  const result = configSchema.safeParse(doc);
+  const result = configSchema.safeParse(doc, { error: configErrorMap });
   if (!result.success) throw new ConfigError(source, describeIssues(doc, result.error.issues));
   return result.data;
 }
@@ -81,21 +124,23 @@ export function parseConfigText(text: string, source: string): HeadroomConfig {
 }
 
 /** Reads a config file as a YAML document (not yet validated); with no path, an empty document. */
-export function readConfigDocument(path: string | undefined): Record<string, unknown> {
+export function readConfigDocument(path: string | undefined, how = 'with --config'): Record<string, unknown> {
   if (path === undefined) return {};
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(path, [`cannot read the file (${reason}); pass an existing, readable YAML file with --config`]);
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+    const what = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory, not a file' : 'an I/O error';
+    throw new ConfigError(path, [`cannot read the file (${what}: ${reason}); pass an existing, readable YAML file ${how}`]);
   }
   return parseYamlDocument(text, path);
 }
 
 /** Reads and validates a config file; with no path, the defaults. Throws ConfigError. */
-export function loadConfig(path: string | undefined): HeadroomConfig {
-  return parseConfig(readConfigDocument(path), path ?? 'defaults');
+export function loadConfig(path: string | undefined, how?: string): HeadroomConfig {
+  return parseConfig(readConfigDocument(path, how), path ?? 'defaults');
 }
 
 /**

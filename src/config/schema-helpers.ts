@@ -22,9 +22,16 @@ export function section<T extends z.ZodRawShape>(shape: T) {
   });
 }
 
+/** A value written as a number or a string (sizes, durations, ratios); any other type gets `must be <help>`. */
+export function numberOrString(help: string) {
+  return z.union([z.number(), z.string()], { error: (issue) => (issue.code === 'invalid_union' ? `must be ${help}` : undefined) });
+}
+
+const RATIO_HELP = 'a ratio above 0 and at most 1 (0.8) or a percentage (80%)';
+
 /** A size in bytes: "512M", "50G" or a number of bytes. */
 export function size() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  return numberOrString(SIZE_HELP).transform((value, ctx): number => {
     if (typeof value === 'number') {
       if (Number.isInteger(value) && value > 0) return value;
       ctx.addIssue({ code: 'custom', message: `must be ${SIZE_HELP}` });
@@ -39,7 +46,7 @@ export function size() {
 
 /** A size or a percentage of MemTotal: "50G", "80%". */
 export function sizeOrPercent() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): SizeOrPercent => {
+  return numberOrString(SIZE_OR_PERCENT_HELP).transform((value, ctx): SizeOrPercent => {
     const parsed = parseSizeOrPercent(String(value));
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: `must be ${SIZE_OR_PERCENT_HELP}` });
@@ -49,7 +56,7 @@ export function sizeOrPercent() {
 
 /** A duration in milliseconds: "90s", "1h30m". */
 export function duration() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  return numberOrString(DURATION_HELP).transform((value, ctx): number => {
     const parsed = parseDuration(String(value));
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: `must be ${DURATION_HELP}` });
@@ -59,11 +66,11 @@ export function duration() {
 
 /** A ratio in (0, 1], written 0.8 or "80%". */
 export function ratio() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  return numberOrString(RATIO_HELP).transform((value, ctx): number => {
     const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value) : null;
     const r = typeof value === 'number' ? value : m ? Number(m[1]) / 100 : Number.NaN;
     if (r > 0 && r <= 1) return r;
-    ctx.addIssue({ code: 'custom', message: 'must be a ratio above 0 and at most 1 (0.8) or a percentage (80%)' });
+    ctx.addIssue({ code: 'custom', message: `must be ${RATIO_HELP}` });
     return z.NEVER;
   });
 }

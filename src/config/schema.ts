@@ -8,6 +8,9 @@ import { runSection } from './sections/run.js';
 import { receiverSection } from './sections/receiver.js';
 import { remediationSection } from './sections/remediation.js';
 
+/** A duration for a message, in the file's own notation: 1500 → "1500ms", 2000 → "2s". */
+const ms = (value: number): string => (value >= 1000 && value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`);
+
 /**
  * The whole config file. Each top-level key is one section, defined in ./sections/<name>.ts by the feature
  * that owns it. Every section has defaults, so an empty file (or none) is a working config.
@@ -24,6 +27,28 @@ export const configSchema = section({
   remediation: remediationSection.prefault({}),
   kubernetes: kubernetesSection.prefault({}),
 }).superRefine((c, ctx) => {
+  // Each warning line must come before its critical line, or the warning never precedes the page.
+  const t = c.thresholds;
+  for (const [warning, critical] of [
+    ['host_memory_warning', 'host_memory_critical'],
+    ['swap_warning', 'swap_critical'],
+    ['cgroup_warning', 'cgroup_critical'],
+  ] as const) {
+    if (t[warning] < t[critical]) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['thresholds', warning],
+      message: `is ${t[warning]}, but must be below thresholds.${critical} (${t[critical]}): the warning must come before the critical alert; lower it or raise thresholds.${critical}`,
+    });
+  }
+  // The guard polls every min_interval near its line and every max_interval far from it.
+  if (c.guard.min_interval > c.guard.max_interval) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['guard', 'min_interval'],
+      message: `is ${ms(c.guard.min_interval)}, but must not exceed guard.max_interval (${ms(c.guard.max_interval)}): the guard polls every min_interval near the line and every max_interval far from it; lower it or raise guard.max_interval`,
+    });
+  }
   // The re-check before acting calls memory "recovered" below remediation.recovered.*: if that line were at or
   // above the line an alert (or the guard) fires at, every critical alert would be refused as recovered.
   const below = (key: string, value: number, limitKey: string, limit: number): void => {

@@ -9,7 +9,11 @@ const labelSet = z.record(labelName, z.string().max(16_384));
 /** RFC 3339 with any sub-second precision (Go prints nanoseconds), "Z" or an offset. */
 const timestamp = z.iso.datetime({ offset: true });
 
-export const alertSchema = z.strictObject({
+/**
+ * One alert. Like Alertmanager's own Go receivers (encoding/json), fields headroom uses are validated strictly
+ * and fields it does not know are tolerated: dropped from the result and counted (`unknownFields`).
+ */
+export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: labelSet,
   annotations: labelSet,
@@ -19,8 +23,11 @@ export const alertSchema = z.strictObject({
   fingerprint: z.string().regex(/^[0-9a-f]{1,32}$/, { error: 'must be a hex fingerprint' }),
 });
 
-/** Alertmanager webhook payload, version 4. Unknown keys are rejected. */
-export const webhookSchema = z.strictObject({
+/**
+ * Alertmanager webhook message, version 4 (notify/webhook.Message + template.Data). Newer Alertmanagers add
+ * keys (0.32: `notification_reason`; later `routeLabels`): unknown keys are tolerated, dropped and counted.
+ */
+export const webhookSchema = z.object({
   version: z.literal('4'),
   groupKey: z.string().max(16_384),
   truncatedAlerts: z.number().int().min(0),
@@ -36,8 +43,14 @@ export const webhookSchema = z.strictObject({
 export type WebhookAlert = z.infer<typeof alertSchema>;
 export type WebhookPayload = z.infer<typeof webhookSchema>;
 
+/** How many keys headroom does not know were dropped: on the message itself, and summed over its alerts. */
+export interface UnknownFields {
+  readonly message: number;
+  readonly alert: number;
+}
+
 export type ParseOutcome =
-  | { ok: true; payload: WebhookPayload }
+  | { ok: true; payload: WebhookPayload; unknownFields: UnknownFields }
   | { ok: false; reasonCode: 'malformed' | 'wrong_version'; reason: string };
 
 /** Parses and validates a request body: JSON, then version, then the v4 schema (reason names the field). */
@@ -62,5 +75,17 @@ export function parseWebhook(body: Buffer | string): ParseOutcome {
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problems)` : '';
     return { ok: false, reasonCode: 'malformed', reason: `${path || '(top level)'}: ${issue?.message ?? 'invalid'}${more}` };
   }
-  return { ok: true, payload: result.data };
+  return { ok: true, payload: result.data, unknownFields: countUnknown(raw as Record<string, unknown>) };
+}
+
+const MESSAGE_KEYS: ReadonlySet<string> = new Set(Object.keys(webhookSchema.shape));
+const ALERT_KEYS: ReadonlySet<string> = new Set(Object.keys(alertSchema.shape));
+
+/** Counts the keys of a message that passed validation that the schemas do not name. */
+function countUnknown(raw: Record<string, unknown>): UnknownFields {
+  const unknownIn = (o: object, known: ReadonlySet<string>): number => Object.keys(o).filter((k) => !known.has(k)).length;
+  const alerts = Array.isArray(raw.alerts) ? (raw.alerts as unknown[]) : [];
+  let alert = 0;
+  for (const a of alerts) if (typeof a === 'object' && a !== null) alert += unknownIn(a, ALERT_KEYS);
+  return { message: unknownIn(raw, MESSAGE_KEYS), alert };
 }

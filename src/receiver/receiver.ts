@@ -115,6 +115,7 @@ export class Receiver {
       this.reject(route, req, res, 400, parsed.reasonCode, parsed.reason);
       return;
     }
+    for (const where of ['message', 'alert'] as const) this.deps.metrics.unknownFields(where, parsed.unknownFields[where]);
     const triggers = triggersFromPayload(parsed.payload, route);
     const fresh: Trigger[] = [];
     let duplicates = 0;

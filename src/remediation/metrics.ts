@@ -13,13 +13,16 @@ export interface ReceiverMetrics {
   request(route: string, code: number): void;
   rejected(route: string, reason: string): void;
   queueDepth(depth: number): void;
+  /** Keys of an accepted message the schema does not know (tolerated, dropped), where = message | alert. */
+  unknownFields(where: 'message' | 'alert', count: number): void;
 }
 
 /**
  * Registers the remediation and receiver metrics on a registry the agent renders after the collectors:
  * headroom_remediation_actions_total{action,result,source}, headroom_remediation_refusals_total{reason,source},
  * headroom_remediation_duplicates_total{source}, headroom_receiver_requests_total{route,code},
- * headroom_receiver_rejected_total{route,reason}, headroom_remediation_queue_depth.
+ * headroom_receiver_rejected_total{route,reason}, headroom_receiver_unknown_fields_total{where},
+ * headroom_remediation_queue_depth.
  */
 export function createRemediationMetrics(registry: Registry): RemediationMetrics & ReceiverMetrics {
   const actions = new Counter({
@@ -52,6 +55,13 @@ export function createRemediationMetrics(registry: Registry): RemediationMetrics
     labelNames: ['route', 'reason'],
     registers: [registry],
   });
+  const unknownFields = new Counter({
+    name: 'headroom_receiver_unknown_fields_total',
+    help: 'Keys of accepted webhook messages that headroom does not know (tolerated and dropped), on the message or on its alerts; a newer Alertmanager adds them.',
+    labelNames: ['where'],
+    registers: [registry],
+  });
+  for (const where of ['message', 'alert']) unknownFields.inc({ where }, 0);
   const depth = new Gauge({
     name: 'headroom_remediation_queue_depth',
     help: 'Alerts accepted by the receiver and waiting for the remediation worker.',
@@ -64,5 +74,6 @@ export function createRemediationMetrics(registry: Registry): RemediationMetrics
     request: (route, code) => requests.inc({ route, code: String(code) }),
     rejected: (route, reason) => rejected.inc({ route, reason }),
     queueDepth: (d) => depth.set(d),
+    unknownFields: (where, count) => unknownFields.inc({ where }, count),
   };
 }

@@ -82,7 +82,7 @@ describe('cgroup v2 actions', () => {
     expect(r).toMatchObject({ result: 'success', before: { tasks: 3 }, after: { tasks: 0 }, freedBytes: 300 * 1024 * 1024 });
     expect(r.detail).toMatch(/^cgroup\.kill in \/headroom\.slice\/job-kill/);
     expect(writes).toContainEqual({ file: 'cgroup.kill', value: '1' });
-    for (let i = 0; i < 100 && t.pids.some((p) => identity(p).alive); i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 1500 && t.pids.some((p) => identity(p).alive); i++) await new Promise((res) => setTimeout(res, 20));
     expect(t.pids.some((p) => identity(p).alive)).toBe(false);
   });
 

@@ -11,6 +11,7 @@ import { stopCgroup } from '../../src/actions/stop-cgroup.js';
 import { stopProcessTree } from '../../src/actions/stop-process-tree.js';
 import { throttle } from '../../src/actions/throttle.js';
 import { actionEnv } from './env.js';
+import { skipSuite } from '../support/suites.js';
 import type { Plan } from '../../src/policy/types.js';
 import { cleanup, files, identity, proc, spawnTree, type OwnedTree } from '../receiver/harness.js';
 
@@ -87,7 +88,7 @@ describe('stop_process_tree', () => {
   });
 });
 
-describe.skipIf(!haveV1)('cgroup actions (v1 memory controller, hard limit 256M)', () => {
+describe.skipIf(skipSuite('actions-cgroup-v1'))('cgroup actions (v1 memory controller, hard limit 256M)', () => {
   it('throttle sets the v1 soft limit to a share of usage; stop_cgroup empties the cgroup', async () => {
     mkdirSync(join(V1, cgName));
     writeFileSync(join(V1, cgName, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));

@@ -66,7 +66,10 @@ describe('headroom CLI', () => {
   });
 
   it('agent serves /metrics, /healthz and a landing page, and stops on SIGTERM', async () => {
-    const { child, url } = await startAgentProcess(['--listen', '127.0.0.1:0']);
+    // Every process above 1 KiB is exported, so the agent finds itself however many larger processes this
+    // (shared, busy) machine runs; with the default top 10 it can rank below other people's jobs.
+    const everyProcess = file('every-process.yml', 'collectors:\n  top_processes:\n    floor: 1K\n    max_series: 100000\n');
+    const { child, url } = await startAgentProcess(['--listen', '127.0.0.1:0', '--config', everyProcess]);
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const metrics = await fetch(`${url}/metrics`);

@@ -43,7 +43,7 @@ describe('agent wiring of notifications', () => {
     cleanups.push(() => agent.close());
     expect(agent.notifications?.notifiers).toEqual(['log', 'slack']);
     agent.notifications?.sink.publish(action());
-    const [body] = await slack.waitForDelivered(1, 5000);
+    const [body] = await slack.waitForDelivered(1, 30_000);
     expect(JSON.stringify(body)).toContain('Stopped python3 (pid 449948)');
     expect(await agent.notifications?.drain(2000)).toBe(true);
     const metrics = await (await fetch(`${agent.url}/metrics`)).text();

@@ -57,7 +57,7 @@ describe('notification service against the fake Slack', () => {
     const all: Notification[] = [warning(), action(), refusal(), ...numbered(2)];
     for (const n of all) s.sink.publish(n);
     s.start();
-    const bodies = await slack.waitForDelivered(5, 5000);
+    const bodies = await slack.waitForDelivered(5, 30_000);
     expect(ids(bodies)).toEqual(all.map((n) => n.id));
     expect(await s.drain(2000)).toBe(true);
     expect(logger.lines.filter((l) => l.msg === 'notification').map((l) => l.notification_id)).toEqual(all.map((n) => n.id));
@@ -72,7 +72,7 @@ describe('notification service against the fake Slack', () => {
     const s = make();
     s.start();
     for (const n of numbered(3)) s.sink.publish(n);
-    const bodies = await slack.waitForDelivered(3, 8000);
+    const bodies = await slack.waitForDelivered(3, 30_000);
     expect(ids(bodies)).toEqual(['msg-1', 'msg-2', 'msg-3']);
     const [limited, retried] = slack.received;
     expect(limited?.status).toBe(429);
@@ -88,7 +88,7 @@ describe('notification service against the fake Slack', () => {
     const s = make();
     s.start();
     for (const n of numbered(4)) s.sink.publish(n);
-    const bodies = await slack.waitForDelivered(4, 8000);
+    const bodies = await slack.waitForDelivered(4, 30_000);
     expect(ids(bodies)).toEqual(['msg-1', 'msg-2', 'msg-3', 'msg-4']);
     expect(slack.received.map((r) => r.status)).toEqual([500, 503, 500, 200, 200, 200, 200]);
     expect(await s.drain(2000)).toBe(true);
@@ -102,7 +102,7 @@ describe('notification service against the fake Slack', () => {
     const s = make();
     s.start();
     for (const n of numbered(3)) s.sink.publish(n);
-    const bodies = await slack.waitForDelivered(3, 10_000);
+    const bodies = await slack.waitForDelivered(3, 30_000);
     expect(ids(bodies)).toEqual(['msg-1', 'msg-2', 'msg-3']);
     expect(slack.received.slice(0, 2).map((r) => r.status)).toEqual(['aborted', 'aborted']);
     expect(logger.lines.filter((l) => l.msg === 'notification delivery failed').map((l) => l.reason)).toEqual([
@@ -116,7 +116,7 @@ describe('notification service against the fake Slack', () => {
     const s = make();
     s.start();
     for (const n of numbered(2)) s.sink.publish(n);
-    const bodies = await slack.waitForDelivered(1, 5000);
+    const bodies = await slack.waitForDelivered(1, 30_000);
     expect(ids(bodies)).toEqual(['msg-2']);
     expect(await s.drain(2000)).toBe(true);
     expect(await metric(s, 'headroom_notifications_failed_total', 'slack')).toBe(1);
@@ -131,13 +131,13 @@ describe('notification service against the fake Slack', () => {
     const first = make();
     first.start();
     for (const n of numbered(2)) first.sink.publish(n);
-    await slack.waitForDelivered(2, 5000);
+    await slack.waitForDelivered(2, 30_000);
     expect(await first.drain(2000)).toBe(true);
 
     slack.setDefault(reply.serverError(503));
     for (const n of numbered(3, 'outage')) first.sink.publish(n);
     // Let Slack refuse a few attempts, then stop the service mid-outage (as a restart would).
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 30_000;
     while (slack.received.filter((r) => r.status === 503).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await metric(first, 'headroom_notification_queue_depth')).toBe(3);
     await first.stop();
@@ -147,7 +147,7 @@ describe('notification service against the fake Slack', () => {
     const second = make();
     second.sink.publish(numbered(1, 'after-restart')[0] ?? action());
     second.start();
-    const bodies = await slack.waitForDelivered(6, 8000);
+    const bodies = await slack.waitForDelivered(6, 30_000);
     expect(ids(bodies)).toEqual(['msg-1', 'msg-2', 'outage-1', 'outage-2', 'outage-3', 'after-restart-1']);
     expect(await second.drain(2000)).toBe(true);
     expect(slack.delivered()).toHaveLength(6);
@@ -187,7 +187,7 @@ describe('notification service against the fake Slack', () => {
     const s = make();
     s.start();
     for (const n of numbered(2)) s.sink.publish(n);
-    await slack.waitForDelivered(1, 8000);
+    await slack.waitForDelivered(1, 30_000);
     expect(await s.drain(3000)).toBe(true);
     expect(logger.lines.filter((l) => l.msg === 'notification delivery failed')).toHaveLength(4);
     // Also a logger call that carries the URL by accident is redacted by the service's logger.
@@ -202,14 +202,14 @@ describe('notification service against the fake Slack', () => {
     await slack.close();
     s.start();
     for (const n of numbered(3)) s.sink.publish(n);
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 30_000;
     while (logger.lines.filter((l) => l.msg === 'notification delivery failed').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const failures = logger.lines.filter((l) => l.msg === 'notification delivery failed');
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures[0]).toMatchObject({ retryable: true, notification_id: 'msg-1' });
     expect(String(failures[0]?.reason)).toMatch(/request to Slack failed/);
     slack = await FakeSlack.start({ port, secret });
-    const bodies = await slack.waitForDelivered(3, 5000);
+    const bodies = await slack.waitForDelivered(3, 30_000);
     expect(ids(bodies)).toEqual(['msg-1', 'msg-2', 'msg-3']);
   });
 });

@@ -46,7 +46,7 @@ describe('headroom agent with the receiver', () => {
       trees.push(t);
       const res = await post(agent.url, payload([alert({ pid: String(t.pid), start_time: t.startTime })]), null);
       expect(res.status).toBe(200);
-      for (let i = 0; i < 100 && !sink.items.some((n) => n.kind === 'refusal'); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 1500 && !sink.items.some((n) => n.kind === 'refusal'); i++) await new Promise((r) => setTimeout(r, 20));
       expect(sink.items.find((n) => n.kind === 'refusal')).toMatchObject({ reasonCode: 'actions_disabled' });
       expect(t.pids.every((p) => identity(p).alive)).toBe(true);
       const metrics = await (await fetch(`${agent.url}/metrics`)).text();

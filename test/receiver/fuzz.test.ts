@@ -62,6 +62,7 @@ function mutateStructure(r: () => number, doc: Record<string, unknown>): unknown
     const op = r();
     if (op < 0.3) delete obj[last];
     else if (op < 0.75) obj[last] = structuredClone(pick(r, NASTY));
+    // Extra keys: tolerated (and dropped) on the message and its alerts, refused inside label sets.
     else if (op < 0.9) obj[pick(r, ['extra', '__proto__', 'constructor', 'pid', 'start_time', 'cgroup', 'severity'])] = structuredClone(pick(r, NASTY));
     else obj[last] = [obj[last], obj[last]];
   }

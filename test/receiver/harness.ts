@@ -49,7 +49,7 @@ export async function spawnTree(marker = 'headroom-test-tree', script = 'sleep 3
   const child = spawn('sh', ['-c', script, marker], { stdio: 'ignore' });
   const pid = child.pid;
   if (pid === undefined) throw new Error('spawn failed');
-  for (let i = 0; i < 100; i++) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
     const pids = descendants(pid);
     if (pids.length >= 3) return { child, pid, startTime: identity(pid).startTime, pids };
     await new Promise((r) => setTimeout(r, 20));

@@ -139,7 +139,7 @@ describe('the pipeline as the local guard calls it', () => {
   it('re-checks before acting: memory that recovered means no action', async () => {
     const { r } = setup({});
     cleanup(trees);
-    for (let i = 0; i < 100 && trees.some((t) => t.pids.some((p) => identity(p).alive)); i++) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 1500 && trees.some((t) => t.pids.some((p) => identity(p).alive)); i++) await new Promise((res) => setTimeout(res, 20));
     // No owned process alive → the restricted view shows real (low) host usage, below host_used_below 0.99.
     const out = await r.pipeline.handle(guardTrigger({ at: new Date() }));
     expect(out).toMatchObject({ kind: 'refusal', reasonCode: 'recovered' });

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * headroom run for real on this machine's cgroup v1 (memory + cpu controllers, writable as root): the built CLI
@@ -11,9 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
  * whatever is still in that job's cgroups and the headroom process itself, and removes the cgroups.
  */
 const CGROUP = '/sys/fs/cgroup';
-const MEMORY = join(CGROUP, 'memory');
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
-const canRun = process.getuid?.() === 0 && existsSync(join(MEMORY, 'memory.limit_in_bytes'));
 
 interface CliRun {
   code: number | null;
@@ -100,7 +99,7 @@ function summaryOf(logPath: string): Record<string, unknown> {
   return summary;
 }
 
-describe.runIf(canRun)('headroom run on this machine (cgroup v1)', () => {
+describe.skipIf(skipSuite('run-cgroup-v1'))('headroom run on this machine (cgroup v1)', () => {
   beforeAll(() => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     tmp = mkdtempSync(join(tmpdir(), 'headroom-run-real-'));
@@ -120,7 +119,7 @@ describe.runIf(canRun)('headroom run on this machine (cgroup v1)', () => {
           }
         }
       }
-      const deadline = Date.now() + 5000;
+      const deadline = Date.now() + 30_000;
       for (const dir of jobDirs(name)) {
         for (;;) {
           try {
@@ -160,13 +159,16 @@ describe.runIf(canRun)('headroom run on this machine (cgroup v1)', () => {
     expect(jobDirs(name)).toEqual([]);
   });
 
-  it('--timeout 2s on sleep 60 exits 124 within the grace period plus a little', async () => {
+  it('--timeout 2s on sleep 60 exits 124, stopped by SIGTERM within the grace period', async () => {
     const name = jobName('timeout');
     const r = await runCli(['--name', name, '--timeout', '2s', '--kill-grace', '3s', '--', 'sleep', '60']);
     expect(r.code).toBe(124);
+    // Outcomes, not a stopwatch: not before the timeout, cut short (sleep 60 did not run out), and the SIGTERM
+    // was enough (no SIGKILL after the grace period).
     expect(r.elapsedMs).toBeGreaterThanOrEqual(2000);
-    expect(r.elapsedMs).toBeLessThan(2000 + 3000 + 1500);
+    expect(r.elapsedMs).toBeLessThan(60_000);
     expect(r.stderr).toMatch(/timed out after 2 s; it stopped on SIGTERM/);
+    expect(r.stderr).not.toMatch(/sending SIGKILL/);
     expect(jobDirs(name)).toEqual([]);
   });
 
@@ -174,8 +176,8 @@ describe.runIf(canRun)('headroom run on this machine (cgroup v1)', () => {
     const name = jobName('stubborn');
     const r = await runCli(['--name', name, '--timeout', '1s', '--kill-grace', '2s', '--', 'sh', '-c', 'trap "" TERM; echo $$; while :; do sleep 0.1; done']);
     expect(r.code).toBe(124);
+    // Waited the timeout and the whole grace period before SIGKILL (lower bounds hold on any machine).
     expect(r.elapsedMs).toBeGreaterThanOrEqual(3000);
-    expect(r.elapsedMs).toBeLessThan(3000 + 2500);
     expect(r.stderr).toContain('did not stop within the 2 s grace period: sending SIGKILL');
     expect(r.stderr).toMatch(/ignored SIGTERM and was SIGKILLed/);
     const jobPid = Number(r.stdout.trim().split('\n')[0]);
@@ -251,7 +253,9 @@ describe.runIf(canRun)('headroom run on this machine (cgroup v1)', () => {
     const name = jobName('refuse');
     const r = await runCli(['--name', name, '--require-available', '100T', '--wait-available', '30s', '--', 'true']);
     expect(r.code).toBe(75);
-    expect(r.elapsedMs).toBeLessThan(5000);
+    // At once: it did not spend the 30 s --wait-available waiting for memory that can never be there.
+    expect(r.stderr).not.toMatch(/waiting up to/);
+    expect(r.elapsedMs).toBeLessThan(30_000);
     expect(r.stderr).toMatch(/refusing to start t-refuse-\w+: needs 100 TiB available but this machine has only [\d.]+ GiB in total \(MemTotal\)/);
     expect(jobDirs(name)).toEqual([]);
   });

@@ -11,7 +11,7 @@ export function registerConfig(program: Command, world: World): void {
     .argument('<file>', 'YAML config file')
     .option('--quiet', 'print nothing when valid')
     .action((file: string, opts: { quiet?: boolean }) => {
-      const parsed = loadConfig(file);
+      const parsed = loadConfig(file, 'as FILE (config check FILE)');
       if (!opts.quiet) world.stdout.write(`${file}: valid\n${JSON.stringify(parsed, null, 2)}\n`);
     });
 }

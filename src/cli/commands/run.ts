@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { loadConfigWithOverrides, describeIssues } from '../../config/load.js';
+import { configErrorMap, describeIssues, loadConfigWithOverrides } from '../../config/load.js';
 import { NodeFileReader } from '../../procfs/file-reader.js';
 import { ProcFs } from '../../procfs/procfs.js';
 import type { RUN_FLAG_KEYS } from '../../run/options.js';
@@ -30,7 +30,7 @@ interface RunOptions extends Partial<Record<string, string | boolean>> {
 /** Checks one flag with the run section's own rule, so the message names the flag instead of a config key. */
 function checkFlag(flag: FlagName, value: string, keys: typeof RUN_FLAG_KEYS, runSection: RunSection): void {
   const key = keys[flag];
-  const result = runSection.shape[key].safeParse(value);
+  const result = runSection.shape[key].safeParse(value, { error: configErrorMap });
   if (!result.success) {
     const problem = describeIssues(value, result.error.issues)
       .map((p) => p.replace(/^\(top level\): /, ''))

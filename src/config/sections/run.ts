@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { duration, section, size, sizeOrPercent } from '../schema-helpers.js';
+import { duration, numberOrString, section, size, sizeOrPercent } from '../schema-helpers.js';
 import { parseSize, SIZE_HELP } from '../units.js';
 
 /** A swap allowance: like size(), but 0 ("no swap for the job") is allowed and is the default. */
 function swapSize() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  return numberOrString(`0 (no swap) or ${SIZE_HELP}`).transform((value, ctx): number => {
     if (value === 0 || (typeof value === 'string' && /^\s*0+\s*[a-zA-Z]*\s*$/.test(value))) return 0;
     if (typeof value === 'number') {
       if (Number.isInteger(value) && value > 0) return value;
@@ -22,7 +22,7 @@ export const CPU_QUOTA_HELP = 'a share of one CPU as a percentage, such as 80% o
 
 /** CPU quota as a percentage of one CPU ("80%", "250%", or the number 80); stored as a share (0.8, 2.5). */
 function cpuQuota() {
-  return z.union([z.number(), z.string()]).transform((value, ctx): number => {
+  return numberOrString(CPU_QUOTA_HELP).transform((value, ctx): number => {
     const m = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value) : null;
     const pct = typeof value === 'number' ? value : m ? Number(m[1]) : Number.NaN;
     if (Number.isFinite(pct) && pct >= 1 && pct <= 100_000) return pct / 100;

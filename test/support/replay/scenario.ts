@@ -31,6 +31,8 @@ export interface ReplayOptions {
   readonly log?: (line: string) => void;
   /** Measure the agent's idle CPU over this long before the job starts (the benchmark; 0 = skip). */
   readonly idleSampleMs?: number;
+  /** Prometheus path: the warning alert to wait for in Slack before the job grows on (default HeadroomCgroupMemoryHigh). */
+  readonly warningAlert?: string;
 }
 
 export interface ReplayResult {
@@ -56,6 +58,8 @@ export interface ReplayResult {
   readonly agentLog: string;
   /** The agent's CPU use in cores (CPU seconds per wall second): idle before the job, and during the incident. */
   readonly agentCpu: { readonly idleCores?: number; readonly incidentCores: number };
+  /** The kernel's OOM kills in the sandbox (memory.oom_control oom_kill) when the job had ended: 0 = headroom acted first. */
+  readonly sandboxOomKills: number | undefined;
 }
 
 /** utime + stime of a process, in seconds (CLK_TCK 100). */
@@ -375,10 +379,12 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
     if (opts.path === 'prometheus') {
       await run.waitFor(/^holding 0\.8/, 60_000);
       trackJob();
-      log('job holds above 80 %: waiting for the warning to reach Slack');
+      const warningAlert = opts.warningAlert ?? 'HeadroomCgroupMemoryHigh';
+      log(`job holds above 80 %: waiting for the ${warningAlert} warning to reach Slack`);
       const warnDeadline = Date.now() + 180_000;
-      while (!fakeSlack.delivered().some((b) => slackText(b).startsWith('[warning]'))) {
-        if (Date.now() > warnDeadline) throw new Error(`no warning reached Slack within 180 s; got: ${fakeSlack.delivered().map(slackText).join(' | ')}`);
+      // The specific alert: another warning (a prediction, a process alert) may reach Slack first.
+      while (!fakeSlack.delivered().some((b) => slackText(b).startsWith('[warning]') && slackText(b).includes(warningAlert))) {
+        if (Date.now() > warnDeadline) throw new Error(`no ${warningAlert} warning reached Slack within 180 s; got: ${fakeSlack.delivered().map(slackText).join(' | ')}`);
         if (!run.running) throw new Error(`the job ended before the warning: ${run.stderr.slice(-2000)}`);
         await sleep(500);
       }
@@ -392,6 +398,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
     const ended = await Promise.race([run.exited, sleep(opts.path === 'prometheus' ? 120_000 : 30_000).then(() => undefined)]);
     if (ended === undefined) throw new Error(`the job was not stopped in time; agent log: ${agent.logs().slice(-4000)}`);
     const jobEndedAtMs = Date.now();
+    const sandboxOomKills = oomKills(memDir);
     const incidentCores = (cpuSeconds(agentPid) - incidentCpu0) / ((jobEndedAtMs - incidentStart) / 1000);
     log(`headroom run exited ${ended.code ?? ended.signal}`);
 
@@ -443,6 +450,7 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
       sandbox,
       agentLog: agent.logs(),
       agentCpu: { ...(idleCores === undefined ? {} : { idleCores }), incidentCores },
+      sandboxOomKills,
     };
   } finally {
     await pinger?.stop();
@@ -461,6 +469,12 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
 }
 
 /** The notification text of a Slack webhook body ({text, blocks}). */
+/** The oom_kill count of a v1 memory cgroup (undefined on kernels that do not report it). */
+function oomKills(dir: string): number | undefined {
+  const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, 'memory.oom_control'), 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
 export function slackText(body: unknown): string {
   return typeof body === 'object' && body !== null && 'text' in body && typeof body.text === 'string' ? body.text : '';
 }
