@@ -27,4 +27,6 @@ export interface IncidentRecord {
   readonly actionAfter: Readonly<Record<string, number>>;
   readonly freedBytes?: number;
   readonly timeToResolutionSeconds?: number;
+  /** Where memory no process owns was at the action (tmpfs files, SysV shm, kernel slab), when notable. */
+  readonly memoryElsewhere?: string;
 }

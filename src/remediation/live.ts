@@ -7,6 +7,7 @@ import type { NotificationSink } from '../notify/events.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import { NodeTreeFs } from '../procfs/tree-fs.js';
 import { createRemediation, loggingSink, type Remediation } from './setup.js';
 
 /**
@@ -33,5 +34,6 @@ export function createLiveRemediation(
     sink: opts.sink ?? loggingSink(world.logger),
     logger: world.logger,
     registry: opts.registry,
+    treeFs: new NodeTreeFs(),
   });
 }

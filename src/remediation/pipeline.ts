@@ -18,6 +18,7 @@ import { checkLimits } from '../policy/limits.js';
 import type { DecisionRequest, Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
 import { shortCmdline } from '../procfs/process-details.js';
 import { startTimeLabel } from '../procfs/process-table.js';
+import { describeElsewhere } from '../unowned/analysis.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
 import { SnapshotCache, type SnapshotReader, type SnapshotRequest } from './snapshot.js';
@@ -73,6 +74,15 @@ export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | 
     cpuSeconds: e.cpuSeconds,
     cgroup: d?.cgroup,
   };
+}
+
+/** Where memory no process owns is, when it is at least 1 % of the host (64 MiB at least); else undefined. */
+export function notableElsewhere(snap: Snapshot): string | undefined {
+  const m = snap.elsewhere?.();
+  if (m === undefined) return undefined;
+  const floor = Math.max(64 * 1024 * 1024, 0.01 * snap.hostMemTotalBytes);
+  const text = describeElsewhere(m, { minBytes: floor });
+  return text === '' ? undefined : text;
 }
 
 function topProcesses(snap: Snapshot, n: number): ProcessSummary[] {
@@ -278,6 +288,7 @@ export class RemediationPipeline {
       actionAfter: report.after,
       freedBytes: report.freedBytes,
       timeToResolutionSeconds: ttr,
+      memoryElsewhere: notableElsewhere(after) ?? notableElsewhere(before),
     };
     let saved: { record: IncidentRecord; path: string } | undefined;
     try {
@@ -358,6 +369,7 @@ export class RemediationPipeline {
       topProcesses: this.top(snap),
       predictedExhaustionSeconds: trigger.predictedExhaustionSeconds,
       runbookUrl: trigger.runbookUrl,
+      memoryElsewhere: notableElsewhere(snap),
     });
     return { kind: 'notified', notification: 'warning' };
   }

@@ -6,6 +6,7 @@ import { classifyReadError, type FileReader } from '../procfs/file-reader.js';
 import { readProcessDetails } from '../procfs/process-details.js';
 import { scanProcesses } from '../procfs/process-table.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import type { MemoryElsewhere } from '../unowned/analysis.js';
 
 export interface SnapshotRequest {
   /** Watch this cgroup as the "machine" (its usage vs its limit) instead of the host. */
@@ -48,6 +49,13 @@ export function cgroupMemory(path: string, usage: number, limit: number | undefi
 
 const MAX_CGROUP_DEPTH = 16;
 
+/** Shmem + SUnreclaim: nothing no process owns can exceed it; undefined when the kernel prints neither. */
+function upperBound(meminfo: ReadonlyMap<string, number>): number | undefined {
+  const shmem = meminfo.get('Shmem');
+  const slab = meminfo.get('SUnreclaim');
+  return shmem === undefined && slab === undefined ? undefined : (shmem ?? 0) + (slab ?? 0);
+}
+
 /** The real reader: /proc and the cgroup file system (roots passed in). */
 export class LiveSnapshotReader implements SnapshotReader {
   private hierarchy: MemoryHierarchy | null | undefined;
@@ -58,6 +66,8 @@ export class LiveSnapshotReader implements SnapshotReader {
     private readonly files: FileReader,
     private readonly self: { pid: number; ppid: number },
     private readonly now: () => Date,
+    /** Where memory no process owns is (./setup.ts binds readMemoryElsewhere); called lazily per snapshot. */
+    private readonly readElsewhere?: (meminfo: ReadonlyMap<string, number>) => MemoryElsewhere | undefined,
   ) {}
 
   memoryHierarchy(): MemoryHierarchy | undefined {
@@ -96,7 +106,16 @@ export class LiveSnapshotReader implements SnapshotReader {
       memory = cgroupMemory(req.scope, facts.usageBytes ?? 0, facts.limitBytes, host.totalBytes);
     }
     const cgroup = req.cgroup === undefined ? undefined : this.cgroupFacts(req.cgroup);
-    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self };
+    const readElsewhere = this.readElsewhere;
+    let elsewhere: { value: MemoryElsewhere | undefined } | undefined;
+    const lazyElsewhere =
+      readElsewhere === undefined
+        ? undefined
+        : (): MemoryElsewhere | undefined => {
+            elsewhere ??= { value: readElsewhere(meminfo) };
+            return elsewhere.value;
+          };
+    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self, elsewhere: lazyElsewhere, elsewhereUpperBoundBytes: upperBound(meminfo) };
   }
 
   cgroupFacts(path: string): CgroupFacts {

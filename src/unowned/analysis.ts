@@ -46,10 +46,11 @@ export interface MemoryElsewhere {
 
 /**
  * Memory that stopping a process would not give back: files in tmpfs, SysV segments no process is attached to,
- * and unreclaimable kernel slab. Page tables are left out (they belong to processes and go with them).
+ * and unreclaimable kernel slab (`kernel: false` for a watched cgroup: the host's slab is not charged to it).
+ * Page tables are left out (they belong to processes and go with them).
  */
-export function heldElsewhereBytes(m: MemoryElsewhere): number {
-  return m.tmpfsUsedBytes + m.sysvShm.unattachedBytes + (m.kernel.slabUnreclaimableBytes ?? 0);
+export function heldElsewhereBytes(m: MemoryElsewhere, o: { readonly kernel: boolean } = { kernel: true }): number {
+  return m.tmpfsUsedBytes + m.sysvShm.unattachedBytes + (o.kernel ? (m.kernel.slabUnreclaimableBytes ?? 0) : 0);
 }
 
 function fileText(f: TmpfsFile): string {
@@ -58,9 +59,11 @@ function fileText(f: TmpfsFile): string {
 
 /**
  * One sentence for refusals, warnings and reports, largest holder first: "1.7 GiB are files in /dev/shm,
- * largest /dev/shm/spill-0 (1.2 GiB, owner alice); …". Empty when nothing notable is held.
+ * largest /dev/shm/spill-0 (1.2 GiB, owner alice); …". Empty when nothing notable is held. `kernel: false` leaves
+ * out the host's slab and page tables (a watched cgroup is not charged for them).
  */
-export function describeElsewhere(m: MemoryElsewhere, minBytes = 1024 * 1024): string {
+export function describeElsewhere(m: MemoryElsewhere, o: { readonly minBytes?: number; readonly kernel?: boolean } = {}): string {
+  const minBytes = o.minBytes ?? 16 * 1024 * 1024;
   const parts: string[] = [];
   for (const t of m.tmpfs) {
     if (t.usedBytes < minBytes) continue;
@@ -76,6 +79,7 @@ export function describeElsewhere(m: MemoryElsewhere, minBytes = 1024 * 1024): s
     );
   }
   const k = m.kernel;
+  if (o.kernel === false) return parts.length === 0 ? '' : parts.join('; ') + (m.truncated ? ` (file search stopped after ${m.filesVisited} entries; more may exist)` : '');
   if ((k.slabUnreclaimableBytes ?? 0) >= minBytes) parts.push(`${formatBytes(k.slabUnreclaimableBytes ?? 0)} unreclaimable kernel slab`);
   if ((k.pageTablesBytes ?? 0) >= minBytes) parts.push(`${formatBytes(k.pageTablesBytes ?? 0)} page tables`);
   if (parts.length === 0) return '';
