@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration } from '../config/units.js';
+import { renderEvidenceSection } from '../evidence/render.js';
 import type { MemorySummary } from '../notify/events.js';
 import type { IncidentRecord } from './types.js';
 
@@ -68,6 +69,10 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
     }
     if (p.cgroup !== undefined) lines.push(`| cgroup | \`${cell(p.cgroup)}\` |`);
     lines.push('');
+  }
+  if (rec.evidence !== undefined) {
+    if (rec.diagnosis !== undefined) lines.push(`**Diagnosis**: ${cell(rec.diagnosis)}`, '');
+    lines.push(...renderEvidenceSection(rec.evidence));
   }
   if (rec.memoryElsewhere !== undefined && rec.memoryElsewhere !== '') {
     lines.push('## Memory no process owns', '', `${rec.memoryElsewhere}.`, '', 'Stopping processes does not free it; deleting files stays a person\'s decision.', '');

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, statfsSync } from 'node:fs';
+import { lstatSync, readdirSync, statfsSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /** A file system's capacity, from statfs(2). */
@@ -29,6 +29,8 @@ export interface TreeFs {
   statfs(path: string): FsUsage;
   list(path: string): string[];
   lstat(path: string): EntryStat;
+  /** stat(2): follows links (for /proc/PID/fd/N: the open file itself, even when it was deleted). */
+  stat(path: string): EntryStat;
 }
 
 export class NodeTreeFs implements TreeFs {
@@ -48,13 +50,20 @@ export class NodeTreeFs implements TreeFs {
   }
 
   lstat(path: string): EntryStat {
-    const s = lstatSync(this.at(path));
-    return {
-      kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other',
-      sizeBytes: s.size,
-      allocatedBytes: s.blocks * 512,
-      uid: s.uid,
-      dev: s.dev,
-    };
+    return entry(lstatSync(this.at(path)));
   }
+
+  stat(path: string): EntryStat {
+    return entry(statSync(this.at(path)));
+  }
+}
+
+function entry(s: Stats): EntryStat {
+  return {
+    kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other',
+    sizeBytes: s.size,
+    allocatedBytes: s.blocks * 512,
+    uid: s.uid,
+    dev: s.dev,
+  };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Action, ActionEnv, ActionReport } from '../actions/action.js';
 import { ACTIONS } from '../actions/index.js';
 import type { AuditInput, AuditSink } from '../audit/audit-log.js';
+import { captureBeforeAction, type EvidenceDeps, type EvidenceSettings } from '../evidence/capture.js';
 import { commandKey } from '../incidents/render.js';
 import { incidentId, type IncidentStore } from '../incidents/store.js';
 import type { IncidentRecord } from '../incidents/types.js';
@@ -46,6 +47,8 @@ export interface PipelineDeps {
   readonly sink: NotificationSink;
   readonly metrics: RemediationMetrics;
   readonly logger: Logger;
+  /** Evidence capture before stopping a victim (issue #11); absent: none. */
+  readonly evidence?: { readonly deps: EvidenceDeps; readonly settings: EvidenceSettings };
 }
 
 const TOP_PROCESSES = 5;
@@ -246,10 +249,15 @@ export class RemediationPipeline {
     const rootPid = plan.target.kind === 'process' ? plan.target.root.pid : undefined;
     const process = rootPid === undefined ? undefined : summarizeProcess(rootPid, before);
     const targetInfo = { process, cgroup: plan.target.kind === 'cgroup' ? plan.target.path : undefined };
+    // ── Evidence (issue #11), the ONE call before the action: freezes the victim's tree, captures within its
+    // budget (skipped when the machine stalls), and returns the env to act with (SIGCONT follows SIGTERM to a
+    // frozen process); release() thaws whatever the action did not signal. Re-apply on the pipeline's stages.
+    const captured = await captureBeforeAction(deps.evidence?.deps, deps.evidence?.settings, plan, { ...deps.actionEnv, dryRun }, { stalling: trigger.stalling === true });
     let report: ActionReport;
     try {
-      report = await this.actions[plan.action].run(plan, { ...deps.actionEnv, dryRun });
+      report = await this.actions[plan.action].run(plan, captured.env);
     } catch (error) {
+      captured.release();
       const message = error instanceof Error ? error.message : String(error);
       deps.state.set({ key: trigger.key, state: 'acted', at: deps.now().getTime(), counted: !dryRun }, true);
       deps.metrics.action(plan.action, 'error', trigger.source);
@@ -257,6 +265,7 @@ export class RemediationPipeline {
       deps.logger.error('remediation action failed', { action: plan.action, error: message });
       return this.refuse(trigger, 'action_failed', `${plan.action} failed: ${message}`, before);
     }
+    captured.release();
     cache.clear();
     const after = cache.get(snapReq);
     const recovered = after.memory.usedRatio < deps.settings.recovered.hostUsedBelow;
@@ -289,6 +298,8 @@ export class RemediationPipeline {
       freedBytes: report.freedBytes,
       timeToResolutionSeconds: ttr,
       memoryElsewhere: notableElsewhere(after) ?? notableElsewhere(before),
+      evidence: captured.evidence,
+      diagnosis: captured.diagnosis,
     };
     let saved: { record: IncidentRecord; path: string } | undefined;
     try {
@@ -318,6 +329,9 @@ export class RemediationPipeline {
       signalled: report.signalled,
       remaining: report.remaining,
       incidentId: saved?.record.id,
+      diagnosis: captured.diagnosis,
+      evidenceSpentMs: captured.evidence?.spentMs,
+      evidenceNotCaptured: captured.evidence?.notCaptured,
     });
     this.publish({
       kind: 'action',
@@ -336,6 +350,7 @@ export class RemediationPipeline {
       timeToResolutionSeconds: ttr,
       incidentId: saved?.record.id,
       incidentReportPath: saved?.path,
+      diagnosis: captured.diagnosis,
     });
     return { kind: 'action', action: plan.action, result: report.result, dryRun, incidentId: saved?.record.id };
   }
@@ -404,7 +419,7 @@ export class RemediationPipeline {
 }
 
 /** For the guard: a critical trigger for a threshold crossing of the host or of a watched cgroup. */
-export function guardTrigger(crossing: { readonly at: Date; readonly scope?: string; readonly alertName?: string }): CriticalTrigger {
+export function guardTrigger(crossing: { readonly at: Date; readonly scope?: string; readonly alertName?: string; readonly stalling?: boolean }): CriticalTrigger {
   const scope = crossing.scope;
   return {
     kind: 'critical',
@@ -414,6 +429,7 @@ export function guardTrigger(crossing: { readonly at: Date; readonly scope?: str
     target: { ok: true, target: scope === undefined ? { kind: 'host' } : { kind: 'host', within: scope } },
     startsAt: crossing.at,
     scope,
+    stalling: crossing.stalling,
   };
 }
 

@@ -17,6 +17,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import type { TreeFs } from '../procfs/tree-fs.js';
 import { parsePasswd } from '../procfs/parse/pid-misc.js';
 import { readMemoryElsewhere } from '../unowned/read.js';
+import type { EvidenceDeps, ToolResult } from '../evidence/capture.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
 import { RemediationPipeline } from './pipeline.js';
@@ -47,6 +48,15 @@ export interface RemediationSetupOptions {
    * (tmpfs files, SysV shared memory, kernel slab). Without it, no such analysis.
    */
   readonly treeFs?: TreeFs;
+  /**
+   * Evidence capture before a victim is stopped (with treeFs): SIGSTOP/SIGCONT by PID, a tool runner with a
+   * timeout (py-spy), and where py-spy is. Without them, no evidence is captured.
+   */
+  readonly evidenceIo?: {
+    readonly pause: (pid: number, signal: 'SIGSTOP' | 'SIGCONT') => void;
+    readonly runTool: (argv: readonly string[], timeoutMs: number) => Promise<ToolResult>;
+    readonly pySpy: () => string | undefined;
+  };
   /** Overrides of action timing (tests). */
   readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
 }
@@ -122,6 +132,11 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     throttleRatio: cfg.throttle.ratio,
     protectSshd: { oomScoreAdj: cfg.protect_sshd.oom_score_adj, memoryLowBytes: cfg.protect_sshd.memory_low },
   };
+  const ev = cfg.evidence;
+  const evidenceDeps: EvidenceDeps | undefined =
+    o.evidenceIo === undefined || treeFs === undefined
+      ? undefined
+      : { read: { procRoot: o.proc.root, files: o.files, fs: treeFs, userName }, ...o.evidenceIo, monotonic: o.monotonic, now: o.now };
   const pipeline = new RemediationPipeline({
     host: o.host,
     settings: policySettings(cfg),
@@ -137,6 +152,23 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     sink: o.sink,
     metrics,
     logger: o.logger,
+    evidence:
+      evidenceDeps === undefined
+        ? undefined
+        : {
+            deps: evidenceDeps,
+            settings: {
+              enabled: ev.enabled,
+              budgetMs: ev.budget,
+              pySpy: ev.py_spy,
+              envAllowlist: ev.env_allowlist,
+              pssMaxResidentBytes: o.config.collectors.top_processes.pss.max_resident,
+              maxFds: 4096,
+              maxFiles: ev.max_open_files,
+              maxChildren: 32,
+              maxStackChars: 16_000,
+            },
+          },
   });
   return {
     pipeline,

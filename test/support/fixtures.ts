@@ -75,5 +75,8 @@ export function fixtureTreeFs(usage: Readonly<Record<string, FsUsage>> = FIXTURE
     lstat(path: string): EntryStat {
       throw gone(path);
     },
+    stat(path: string): EntryStat {
+      throw gone(path);
+    },
   };
 }
