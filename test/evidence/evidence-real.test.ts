@@ -281,4 +281,26 @@ describe.skipIf(!canRun)('evidence captured before the kill (real processes, v1 
       r.close();
     }
   }, 60_000);
+
+  it('a py-spy on PATH that answers: its dump (here a stand-in printing the pid it was given) lands in the report', async () => {
+    const bin = mkdtempSync(join(tmpdir(), `${TAG}-bin2-`));
+    dirs.push(bin);
+    writeFileSync(join(bin, 'py-spy'), '#!/bin/sh\necho "Process $3: python3 (stand-in)"\necho "Thread 1 (idle): MainThread"\n');
+    chmodSync(join(bin, 'py-spy'), 0o755);
+    const cg = createV1Cgroup(`${TAG}-d`, 256 * MiB);
+    cgroups.push(cg);
+    const data = mkdtempSync(join(tmpdir(), `${TAG}-data4-`));
+    dirs.push(data);
+    writeFileSync(join(data, 'z.npy'), 'z');
+    const victim = await startVictim(cg, join(data, 'z.npy'), {}, false);
+    const { r } = setup({ budget: '2s' }, () => join(bin, 'py-spy'));
+    try {
+      expect(await r.pipeline.handle(guardTrigger({ at: new Date() }))).toMatchObject({ kind: 'action', result: 'success' });
+      const rec = r.incidents.list()[0] as IncidentRecord;
+      expect(rec.evidence?.python).toEqual({ status: 'captured', text: `Process ${victim.pid}: python3 (stand-in)\nThread 1 (idle): MainThread\n` });
+      expect(r.incidents.show(rec.id)).toContain(`Python stacks (py-spy dump):\n\n\`\`\`\nProcess ${victim.pid}: python3 (stand-in)`);
+    } finally {
+      r.close();
+    }
+  }, 60_000);
 });
