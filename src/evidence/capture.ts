@@ -112,7 +112,9 @@ export async function captureBeforeAction(
   for (const id of plan.target.tree) members.set(key(id), id);
   if (processes.identify(root.pid)?.startTime === root.startTime) for (const id of processes.descendants(root.pid)) members.set(key(id), id);
   const frozen = new Map<string, ProcessIdentity>();
-  for (const id of members.values()) {
+  // A dry run changes nothing: the tree is read as it runs, not frozen.
+  if (env.dryRun) notes.push('dry run: the tree was not frozen, so it may have changed while it was read');
+  for (const id of env.dryRun ? [] : members.values()) {
     if (processes.identify(id.pid)?.startTime !== id.startTime) continue;
     try {
       deps.pause(id.pid, 'SIGSTOP');

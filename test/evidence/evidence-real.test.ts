@@ -110,7 +110,7 @@ function restrictedReader(): SnapshotReader {
   };
 }
 
-function setup(evidence: Record<string, unknown>, pySpy: () => string | undefined, killGrace = '2s') {
+function setup(evidence: Record<string, unknown>, pySpy: () => string | undefined, killGrace = '2s', dryRun = false) {
   const dir = mkdtempSync(join(tmpdir(), `${TAG}-state-`));
   dirs.push(dir);
   const sink = memorySink();
@@ -121,7 +121,7 @@ function setup(evidence: Record<string, unknown>, pySpy: () => string | undefine
     if (!owned.has(pid)) throw new Error(`test safety: PID ${pid} not started by this test`);
   };
   const r = createRemediation({
-    config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { state_dir: dir, min_victim_size: '1K', kill_grace: killGrace, recovered: { host_used_below: 0.99 }, evidence } }, 'test'),
+    config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { dry_run: dryRun, state_dir: dir, min_victim_size: '1K', kill_grace: killGrace, recovered: { host_used_below: 0.99 }, evidence } }, 'test'),
     proc,
     cgroups: new CgroupFs('/sys/fs/cgroup', files),
     files,
@@ -299,6 +299,27 @@ describe.skipIf(!canRun)('evidence captured before the kill (real processes, v1 
       const rec = r.incidents.list()[0] as IncidentRecord;
       expect(rec.evidence?.python).toEqual({ status: 'captured', text: `Process ${victim.pid}: python3 (stand-in)\nThread 1 (idle): MainThread\n` });
       expect(r.incidents.show(rec.id)).toContain(`Python stacks (py-spy dump):\n\n\`\`\`\nProcess ${victim.pid}: python3 (stand-in)`);
+    } finally {
+      r.close();
+    }
+  }, 60_000);
+
+  it('a dry run captures without freezing or signalling anything', async () => {
+    const cg = createV1Cgroup(`${TAG}-e`, 256 * MiB);
+    cgroups.push(cg);
+    const data = mkdtempSync(join(tmpdir(), `${TAG}-data5-`));
+    dirs.push(data);
+    writeFileSync(join(data, 'w.arrow'), 'w');
+    const victim = await startVictim(cg, join(data, 'w.arrow'), { OMP_NUM_THREADS: '2' }, false);
+    const { r, signals } = setup({}, () => undefined, '2s', true);
+    try {
+      expect(await r.pipeline.handle(guardTrigger({ at: new Date() }))).toMatchObject({ kind: 'action', result: 'dry_run', dryRun: true });
+      expect(signals).toEqual([]);
+      expect(identity(victim.pid).alive).toBe(true);
+      const ev = r.incidents.list()[0]?.evidence;
+      expect(ev?.frozen).toBe('none');
+      expect(ev?.process?.env.OMP_NUM_THREADS).toBe('2');
+      expect(ev?.notCaptured).toContain('dry run: the tree was not frozen, so it may have changed while it was read');
     } finally {
       r.close();
     }
