@@ -54,17 +54,20 @@ afterAll(async () => {
   dirs.forEach(removeDir);
 });
 
-/** The victim: opens the data file, forks two children (10 MiB each), grows 5 MiB every 50 ms to 60 MiB. */
+/** The victim: opens the data file, forks two children (10 MiB each, touched before it goes on), grows 5 MiB every 50 ms to 60 MiB. */
 function victimScript(ignoreTerm: boolean): string {
   return [
     'import os, sys, time, signal',
     ignoreTerm ? 'signal.signal(signal.SIGTERM, signal.SIG_IGN)' : '',
     'f = open(sys.argv[1], "rb"); f.read(4096)',
+    'r, w = os.pipe()',
     'for _ in range(2):',
     '    if os.fork() == 0:',
     '        b = bytearray(10 << 20)',
     '        for i in range(0, len(b), 4096): b[i] = 1',
+    '        os.write(w, b"k")',
     '        time.sleep(120); os._exit(0)',
+    'os.read(r, 1); os.read(r, 1)',
     'chunks = []',
     'for step in range(12):',
     '    c = bytearray(5 << 20)',
