@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { createCollectors } from '../collectors/index.js';
+import { NodeTreeFs } from '../procfs/tree-fs.js';
 import { CollectorRunner } from '../collectors/runner.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { createExporterApp } from '../exporter/app.js';
@@ -43,7 +44,7 @@ export async function startAgent(
   const files = new NodeFileReader();
   const proc = new ProcFs(config.agent.procfs, files, units);
   const cgroups = new CgroupFs(config.agent.cgroupfs, files);
-  const runner = new CollectorRunner(createCollectors(), { config, proc, cgroups, files }, world.monotonic, (collector, error) =>
+  const runner = new CollectorRunner(createCollectors(new NodeTreeFs()), { config, proc, cgroups, files }, world.monotonic, (collector, error) =>
     world.logger.warn('collector failed', { collector, error: errorMessage(error) }),
   );
   const selfRegistry = new Registry();

@@ -7,6 +7,7 @@ import { createLogger } from '../logging/logger.js';
 import { registerAgent } from './commands/agent.js';
 import { registerConfig } from './commands/config.js';
 import { registerIncidents } from './commands/incidents.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerRun } from './commands/run.js';
 import { registerStack } from './commands/stack.js';
 import { EXIT, UsageError } from './errors.js';
@@ -16,7 +17,7 @@ import type { World } from './world.js';
  * The entry point: the only place that wires the real process, clocks, streams and signals. Every command
  * gets them through `World`.
  */
-const COMMANDS: ReadonlyArray<(program: Command, world: World) => void> = [registerAgent, registerConfig, registerRun, registerStack, registerIncidents];
+const COMMANDS: ReadonlyArray<(program: Command, world: World) => void> = [registerAgent, registerConfig, registerRun, registerStack, registerIncidents, registerJobs];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

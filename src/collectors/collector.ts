@@ -2,7 +2,7 @@ import type { KubePodIndex } from '../procfs/kube-pods.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import type { CollectorName } from '../config/sections/agent.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
-import type { ReadFailure } from '../procfs/file-reader.js';
+import type { FileReader, ReadFailure } from '../procfs/file-reader.js';
 import type { Meminfo } from '../procfs/parse/meminfo.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { ProcessTable } from '../procfs/process-table.js';
@@ -35,6 +35,8 @@ export interface ScrapeContext {
   readonly config: HeadroomConfig;
   readonly proc: ProcFs;
   readonly cgroups: CgroupFs;
+  /** Raw reads for files outside ProcFs' typed methods (mountinfo, sysvipc). */
+  readonly files: FileReader;
   meminfo(): Meminfo;
   bootTimeSeconds(): number;
   processes(): ProcessTable;

@@ -90,6 +90,7 @@ export class CollectorRunner {
       config,
       proc,
       cgroups,
+      files: this.sources.files,
       meminfo,
       bootTimeSeconds,
       processes,

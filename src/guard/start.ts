@@ -85,7 +85,7 @@ export function startGuard(
   const hardened = g.harden_self ? hardenSelf(world, io.proc, (p, t) => writeFileSync(p, t)) : [];
   const controller = new AbortController();
   const remediate = async (t: GuardTrigger): Promise<void> => {
-    const outcome = await pipeline.handle(guardTrigger({ at: t.crossedAt, scope: t.watchCgroup, alertName: 'HeadroomGuard' }));
+    const outcome = await pipeline.handle(guardTrigger({ at: t.crossedAt, scope: t.watchCgroup, alertName: 'HeadroomGuard', stalling: t.cause === 'memory_pressure' }));
     const doneMs = world.monotonic() * 1000;
     world.logger.warn('guard decision', {
       cause: t.cause,

@@ -1,4 +1,5 @@
 import { formatBytes, formatDuration } from '../config/units.js';
+import { renderEvidenceSection } from '../evidence/render.js';
 import type { MemorySummary } from '../notify/events.js';
 import type { IncidentRecord } from './types.js';
 
@@ -53,7 +54,11 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
   lines.push(`| Action | ${time(rec.timeline.action)} |`);
   lines.push(`| Recovery | ${rec.timeline.recovery === undefined ? 'not confirmed' : time(rec.timeline.recovery)} |`, '');
   if (p) {
-    lines.push('## Root cause process', '', '| Field | Value |', '|---|---|');
+    // Only a stop after which memory recovered shows the process was the cause; otherwise say so.
+    const recovered = rec.timeToResolutionSeconds !== undefined || rec.timeline.recovery !== undefined;
+    if (recovered || rec.dryRun) lines.push('## Root cause process', '');
+    else lines.push('## Stopped process', '', 'Memory did not recover after this action: this process was not shown to be the root cause.', '');
+    lines.push('| Field | Value |', '|---|---|');
     lines.push(`| Command | \`${cell(p.cmdline)}\` |`, `| PID | ${p.pid} (started ${p.startTime}) |`);
     if (p.user !== undefined) lines.push(`| User | ${cell(p.user)} |`);
     lines.push(`| Memory | ${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''} |`);
@@ -69,6 +74,13 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
       lines.push(`| Pod | ${cell(pod)}${p.pod.container === undefined ? '' : `, container ${cell(p.pod.container)}`} |`);
     }
     lines.push('');
+  }
+  if (rec.evidence !== undefined) {
+    if (rec.diagnosis !== undefined) lines.push(`**Diagnosis**: ${cell(rec.diagnosis)}`, '');
+    lines.push(...renderEvidenceSection(rec.evidence));
+  }
+  if (rec.memoryElsewhere !== undefined && rec.memoryElsewhere !== '') {
+    lines.push('## Memory no process owns', '', `${rec.memoryElsewhere}.`, '', 'Stopping processes does not free it; deleting files stays a person\'s decision.', '');
   }
   lines.push('## Before / after', '', '| Metric | Before | After |', '|---|---|---|');
   const after = rec.memoryAfter;

@@ -1,3 +1,4 @@
+import type { Evidence } from '../evidence/types.js';
 import type { DecisionSource, MemorySummary, ProcessSummary, RemediationAction } from '../notify/events.js';
 
 /** One remediation, as stored in incidents/index.jsonl and rendered to incidents/<id>.md. */
@@ -27,4 +28,10 @@ export interface IncidentRecord {
   readonly actionAfter: Readonly<Record<string, number>>;
   readonly freedBytes?: number;
   readonly timeToResolutionSeconds?: number;
+  /** Where memory no process owns was at the action (tmpfs files, SysV shm, kernel slab), when notable. */
+  readonly memoryElsewhere?: string;
+  /** What was captured about the victim right before the action (src/evidence/). */
+  readonly evidence?: Evidence;
+  /** One line from the evidence (also in the Slack message). */
+  readonly diagnosis?: string;
 }

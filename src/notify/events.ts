@@ -69,6 +69,8 @@ export interface WarningNotification extends Base {
   /** Seconds until MemAvailable reaches 0 at the current trend, when known. */
   readonly predictedExhaustionSeconds?: number;
   readonly runbookUrl?: string;
+  /** Where memory no process owns is, when it is a notable share (tmpfs files, SysV shm, kernel slab). */
+  readonly memoryElsewhere?: string;
 }
 
 export interface ActionNotification extends Base {
@@ -85,6 +87,8 @@ export interface ActionNotification extends Base {
   readonly timeToResolutionSeconds?: number;
   readonly incidentId?: string;
   readonly incidentReportPath?: string;
+  /** One line from the evidence captured before the action ("reading /data/x.parquet (18.3 GiB), 64 threads, …"). */
+  readonly diagnosis?: string;
 }
 
 export interface RefusalNotification extends Base {

@@ -2,7 +2,8 @@ import { formatBytes } from '../config/units.js';
 import type { RemediationAction } from '../notify/events.js';
 import { startTimeLabel, type ProcessEntry } from '../procfs/process-table.js';
 import { protectedInTree } from './protections.js';
-import { chooseVictim, rankVictims } from './ranking.js';
+import { describeElsewhere, heldElsewhereBytes } from '../unowned/analysis.js';
+import { chooseVictim, inCgroup, liveTreeBytes, rankVictims, type RankedCandidate } from './ranking.js';
 import type { Decision, DecisionRequest, PlanTarget, PolicySettings, Refusal, Snapshot } from './types.js';
 
 const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
@@ -145,12 +146,50 @@ function decideHost(req: DecisionRequest & { target: { kind: 'host' } }, snap: S
   const ranked = rankVictims(snap, settings, req.target.within);
   const victim = chooseVictim(ranked, snap);
   const candidates = ranked.slice(0, 5).map((c) => c.entry.pid);
+  // What stopping the victim would have to free to bring memory below the "recovered" line.
+  const needBytes = Math.max(0, (snap.memory.usedRatio - settings.recovered.hostUsedBelow) * snap.memory.totalBytes);
+  const mayBeElsewhere = victim === undefined || victim.treeBytes < needBytes || (snap.elsewhereUpperBoundBytes ?? Number.POSITIVE_INFINITY) > victim.treeBytes;
+  const elsewhere = mayBeElsewhere ? snap.elsewhere?.() : undefined;
+  const where = elsewhere === undefined ? '' : describeElsewhere(elsewhere, { kernel: req.target.within === undefined });
   if (!victim) {
-    const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
-    return refuse('no_candidate', `no process tree of at least ${formatBytes(minBytes)} may be stopped (all larger ones are protected)`, candidates);
+    const reason = noCandidateReason(snap, settings, ranked, req.target.within);
+    return refuse('no_candidate', where.length > 0 ? `nothing to stop: ${where}. ${reason}` : reason, candidates);
+  }
+  const held = elsewhere === undefined ? 0 : heldElsewhereBytes(elsewhere, { kernel: req.target.within === undefined });
+  // Weigh what the victim would free against what is held where no process owns it. The victim explains the
+  // memory when stopping it brings memory below the recovered line and it holds more than half of what is held
+  // elsewhere; otherwise stopping it is stopping a bystander, and a clear refusal is better.
+  const explains = victim.treeBytes >= held || (victim.treeBytes >= needBytes && 2 * victim.treeBytes > held);
+  if (!explains && where.length > 0) {
+    return refuse(
+      'not_explained',
+      `nothing to stop: ${where}. The largest stoppable process tree, ${describe(victim.entry, snap)}, holds only ${formatBytes(victim.treeBytes)} ` +
+        `against ${formatBytes(held)} held where no process owns it` +
+        (victim.treeBytes < needBytes ? `, and ${formatBytes(needBytes)} must be freed to bring memory (${scope}) below ${pct(settings.recovered.hostUsedBelow)}` : '') +
+        ': stopping it would not explain the memory. Deleting files stays a person\'s decision',
+      candidates,
+    );
   }
   const why = `memory (${scope}) is at ${pct(snap.memory.usedRatio)} used; ${describe(victim.entry, snap)} is the best victim: its tree of ${victim.treeProcesses} processes holds ${formatBytes(victim.treeBytes)}`;
   return planForProcess(actionFor(req, settings), victim.entry, victim.treeBytes, why, snap, settings);
+}
+
+/**
+ * Why no tree may be stopped, truthfully: either no tree is that large at all, or the large ones contain
+ * protected (or unverifiable) processes — named, largest first.
+ */
+function noCandidateReason(snap: Snapshot, settings: PolicySettings, ranked: readonly RankedCandidate[], within: string | undefined): string {
+  const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
+  const sizes = liveTreeBytes(snap);
+  const rankedPids = new Set(ranked.map((c) => c.entry.pid));
+  const large = snap.processes.entries
+    .filter((e) => !e.isKernelThread && e.state !== 'Z' && e.state !== 'X' && (sizes.get(e.pid) ?? 0) >= minBytes && !rankedPids.has(e.pid))
+    .filter((e) => within === undefined || inCgroup(snap.details.get(e.pid)?.cgroup, within))
+    .sort((a, b) => (sizes.get(b.pid) ?? 0) - (sizes.get(a.pid) ?? 0) || a.pid - b.pid);
+  const place = within === undefined ? '' : ` in cgroup ${within}`;
+  if (large.length === 0) return `no process tree${place} holds at least ${formatBytes(minBytes)} (the minimum victim size)`;
+  const named = large.slice(0, 3).map((e) => `${describe(e, snap)} with ${formatBytes(sizes.get(e.pid) ?? 0)}`).join(', ');
+  return `no process tree${place} of at least ${formatBytes(minBytes)} may be stopped: the ${large.length} that large contain protected or unverifiable processes (${named})`;
 }
 
 /**

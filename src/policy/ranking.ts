@@ -17,7 +17,7 @@ export interface RankedCandidate {
   readonly score: number;
 }
 
-function inCgroup(cgroup: string | undefined, within: string): boolean {
+export function inCgroup(cgroup: string | undefined, within: string): boolean {
   if (cgroup === undefined) return false;
   if (within === '/') return true;
   return cgroup === within || cgroup.startsWith(`${within}/`);

@@ -1,6 +1,7 @@
 import type { KubePodIndex } from '../procfs/kube-pods.js';
 import type { MemorySummary, RemediationAction } from '../notify/events.js';
 import type { ProcessTable } from '../procfs/process-table.js';
+import type { MemoryElsewhere } from '../unowned/analysis.js';
 
 /**
  * The inputs and outputs of the remediation policy. Everything here is plain data: the policy is a set of
@@ -53,6 +54,17 @@ export interface Snapshot {
   readonly self: { readonly pid: number; readonly ppid: number };
   /** kube: pod and container names of this node, listed on first use (absent: not read, e.g. in tests). */
   readonly kubePods?: () => KubePodIndex;
+  /**
+   * Where memory no process owns is (tmpfs files, SysV segments, kernel slab): read on demand (bounded in time
+   * and files) and memoized per snapshot, since only a host decision that cannot explain the memory needs it.
+   * Absent: not available (tests, readers without it).
+   */
+  readonly elsewhere?: () => MemoryElsewhere | undefined;
+  /**
+   * meminfo Shmem + SUnreclaim: a cheap upper bound of what `elsewhere` can find (tmpfs and SysV segments are
+   * in Shmem), so a victim larger than it needs no file walk.
+   */
+  readonly elsewhereUpperBoundBytes?: number;
 }
 
 /** Compiled regex lists. */
@@ -139,6 +151,8 @@ export type RefusalCode =
   | 'below_minimum'
   | 'recovered'
   | 'no_candidate'
+  /** The best victim could not explain the memory, which is held where no process owns it (tmpfs, shm, slab). */
+  | 'not_explained'
   | 'no_cgroup'
   | 'action_disabled'
   | 'rate_limited'

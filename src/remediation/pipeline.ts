@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Action, ActionEnv, ActionReport } from '../actions/action.js';
 import { ACTIONS } from '../actions/index.js';
 import type { AuditInput, AuditSink } from '../audit/audit-log.js';
+import { captureBeforeAction, type EvidenceDeps, type EvidenceSettings } from '../evidence/capture.js';
 import { commandKey } from '../incidents/render.js';
 import { incidentId, type IncidentStore } from '../incidents/store.js';
 import type { IncidentRecord } from '../incidents/types.js';
@@ -19,6 +20,7 @@ import type { DecisionRequest, Plan, PolicySettings, RefusalCode, Snapshot } fro
 import { shortCmdline } from '../procfs/process-details.js';
 import { startTimeLabel } from '../procfs/process-table.js';
 import { podSummary } from './kube-pod.js'; // kube
+import { describeElsewhere } from '../unowned/analysis.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
 import { SnapshotCache, type SnapshotReader, type SnapshotRequest } from './snapshot.js';
@@ -46,6 +48,8 @@ export interface PipelineDeps {
   readonly sink: NotificationSink;
   readonly metrics: RemediationMetrics;
   readonly logger: Logger;
+  /** Evidence capture before stopping a victim (issue #11); absent: none. */
+  readonly evidence?: { readonly deps: EvidenceDeps; readonly settings: EvidenceSettings };
 }
 
 const TOP_PROCESSES = 5;
@@ -75,6 +79,15 @@ export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | 
     cgroup: d?.cgroup,
     pod: podSummary(d?.cgroup, snap), // kube
   };
+}
+
+/** Where memory no process owns is, when it is at least 1 % of the host (64 MiB at least); else undefined. */
+export function notableElsewhere(snap: Snapshot): string | undefined {
+  const m = snap.elsewhere?.();
+  if (m === undefined) return undefined;
+  const floor = Math.max(64 * 1024 * 1024, 0.01 * snap.hostMemTotalBytes);
+  const text = describeElsewhere(m, { minBytes: floor });
+  return text === '' ? undefined : text;
 }
 
 function topProcesses(snap: Snapshot, n: number): ProcessSummary[] {
@@ -238,10 +251,15 @@ export class RemediationPipeline {
     const rootPid = plan.target.kind === 'process' ? plan.target.root.pid : undefined;
     const process = rootPid === undefined ? undefined : summarizeProcess(rootPid, before);
     const targetInfo = { process, cgroup: plan.target.kind === 'cgroup' ? plan.target.path : undefined };
+    // ── Evidence (issue #11), the ONE call before the action: freezes the victim's tree, captures within its
+    // budget (skipped when the machine stalls), and returns the env to act with (SIGCONT follows SIGTERM to a
+    // frozen process); release() thaws whatever the action did not signal. Re-apply on the pipeline's stages.
+    const captured = await captureBeforeAction(deps.evidence?.deps, deps.evidence?.settings, plan, { ...deps.actionEnv, dryRun }, { stalling: trigger.stalling === true });
     let report: ActionReport;
     try {
-      report = await this.actions[plan.action].run(plan, { ...deps.actionEnv, dryRun });
+      report = await this.actions[plan.action].run(plan, captured.env);
     } catch (error) {
+      captured.release();
       const message = error instanceof Error ? error.message : String(error);
       deps.state.set({ key: trigger.key, state: 'acted', at: deps.now().getTime(), counted: !dryRun }, true);
       deps.metrics.action(plan.action, 'error', trigger.source);
@@ -249,6 +267,7 @@ export class RemediationPipeline {
       deps.logger.error('remediation action failed', { action: plan.action, error: message });
       return this.refuse(trigger, 'action_failed', `${plan.action} failed: ${message}`, before);
     }
+    captured.release();
     cache.clear();
     const after = cache.get(snapReq);
     const recovered = after.memory.usedRatio < deps.settings.recovered.hostUsedBelow;
@@ -280,6 +299,9 @@ export class RemediationPipeline {
       actionAfter: report.after,
       freedBytes: report.freedBytes,
       timeToResolutionSeconds: ttr,
+      memoryElsewhere: notableElsewhere(after) ?? notableElsewhere(before),
+      evidence: captured.evidence,
+      diagnosis: captured.diagnosis,
     };
     let saved: { record: IncidentRecord; path: string } | undefined;
     try {
@@ -309,6 +331,9 @@ export class RemediationPipeline {
       signalled: report.signalled,
       remaining: report.remaining,
       incidentId: saved?.record.id,
+      diagnosis: captured.diagnosis,
+      evidenceSpentMs: captured.evidence?.spentMs,
+      evidenceNotCaptured: captured.evidence?.notCaptured,
     });
     this.publish({
       kind: 'action',
@@ -327,6 +352,7 @@ export class RemediationPipeline {
       timeToResolutionSeconds: ttr,
       incidentId: saved?.record.id,
       incidentReportPath: saved?.path,
+      diagnosis: captured.diagnosis,
     });
     return { kind: 'action', action: plan.action, result: report.result, dryRun, incidentId: saved?.record.id };
   }
@@ -360,6 +386,7 @@ export class RemediationPipeline {
       topProcesses: this.top(snap),
       predictedExhaustionSeconds: trigger.predictedExhaustionSeconds,
       runbookUrl: trigger.runbookUrl,
+      memoryElsewhere: notableElsewhere(snap),
     });
     return { kind: 'notified', notification: 'warning' };
   }
@@ -394,7 +421,7 @@ export class RemediationPipeline {
 }
 
 /** For the guard: a critical trigger for a threshold crossing of the host or of a watched cgroup. */
-export function guardTrigger(crossing: { readonly at: Date; readonly scope?: string; readonly alertName?: string }): CriticalTrigger {
+export function guardTrigger(crossing: { readonly at: Date; readonly scope?: string; readonly alertName?: string; readonly stalling?: boolean }): CriticalTrigger {
   const scope = crossing.scope;
   return {
     kind: 'critical',
@@ -404,6 +431,7 @@ export function guardTrigger(crossing: { readonly at: Date; readonly scope?: str
     target: { ok: true, target: scope === undefined ? { kind: 'host' } : { kind: 'host', within: scope } },
     startsAt: crossing.at,
     scope,
+    stalling: crossing.stalling,
   };
 }
 

@@ -14,6 +14,10 @@ import { policySettings } from '../policy/settings.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import type { TreeFs } from '../procfs/tree-fs.js';
+import { parsePasswd } from '../procfs/parse/pid-misc.js';
+import { readMemoryElsewhere } from '../unowned/read.js';
+import type { EvidenceDeps, ToolResult } from '../evidence/capture.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
 import { RemediationPipeline } from './pipeline.js';
@@ -39,6 +43,20 @@ export interface RemediationSetupOptions {
   readonly registry: Registry;
   /** Replaces the live snapshot reader (tests and benchmarks restrict the process table). */
   readonly snapshots?: SnapshotReader;
+  /**
+   * Mounted file systems (statfs, listing): with it, a decision that cannot explain the memory says where it is
+   * (tmpfs files, SysV shared memory, kernel slab). Without it, no such analysis.
+   */
+  readonly treeFs?: TreeFs;
+  /**
+   * Evidence capture before a victim is stopped (with treeFs): SIGSTOP/SIGCONT by PID, a tool runner with a
+   * timeout (py-spy), and where py-spy is. Without them, no evidence is captured.
+   */
+  readonly evidenceIo?: {
+    readonly pause: (pid: number, signal: 'SIGSTOP' | 'SIGCONT') => void;
+    readonly runTool: (argv: readonly string[], timeoutMs: number) => Promise<ToolResult>;
+    readonly pySpy: () => string | undefined;
+  };
   /** Overrides of action timing (tests). */
   readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
 }
@@ -74,7 +92,29 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
   const state = new IdempotencyStore(join(stateDir, 'idempotency.jsonl'), o.now().getTime(), cfg.state_retention);
   const incidents = new IncidentStore(join(stateDir, 'incidents'));
   const metrics = createRemediationMetrics(o.registry);
-  const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now, o.config.kubernetes.pod_logs_dir);
+  const treeFs = o.treeFs;
+  const users = new Map<number, string>();
+  const userName = (uid: number): string => {
+    if (!users.has(uid)) {
+      const text = o.files.readOptional(o.config.agent.passwd);
+      const names = text === undefined ? new Map<number, string>() : parsePasswd(text);
+      users.set(uid, names.get(uid) ?? `uid ${uid}`);
+    }
+    return users.get(uid) ?? `uid ${uid}`;
+  };
+  const elsewhere =
+    treeFs === undefined
+      ? undefined
+      : (meminfo: ReadonlyMap<string, number>) => {
+          try {
+            return readMemoryElsewhere({ proc: o.proc, files: o.files, fs: treeFs, userName, monotonic: o.monotonic }, meminfo);
+          } catch (error) {
+            // The analysis only explains a refusal; it must never block the decision. Logged, not lost.
+            o.logger.warn('memory-elsewhere analysis failed', { error: errorMessage(error) });
+            return undefined;
+          }
+        };
+  const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now, o.config.kubernetes.pod_logs_dir, elsewhere);
   const snapshots = o.snapshots ?? live;
   const hierarchy = live.memoryHierarchy();
   const bootTime = o.proc.stat().bootTimeSeconds;
@@ -92,6 +132,11 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     throttleRatio: cfg.throttle.ratio,
     protectSshd: { oomScoreAdj: cfg.protect_sshd.oom_score_adj, memoryLowBytes: cfg.protect_sshd.memory_low },
   };
+  const ev = cfg.evidence;
+  const evidenceDeps: EvidenceDeps | undefined =
+    o.evidenceIo === undefined || treeFs === undefined
+      ? undefined
+      : { read: { procRoot: o.proc.root, files: o.files, fs: treeFs, userName }, ...o.evidenceIo, monotonic: o.monotonic, now: o.now };
   const pipeline = new RemediationPipeline({
     host: o.host,
     settings: policySettings(cfg),
@@ -107,6 +152,23 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     sink: o.sink,
     metrics,
     logger: o.logger,
+    evidence:
+      evidenceDeps === undefined
+        ? undefined
+        : {
+            deps: evidenceDeps,
+            settings: {
+              enabled: ev.enabled,
+              budgetMs: ev.budget,
+              pySpy: ev.py_spy,
+              envAllowlist: ev.env_allowlist,
+              pssMaxResidentBytes: o.config.collectors.top_processes.pss.max_resident,
+              maxFds: 4096,
+              maxFiles: ev.max_open_files,
+              maxChildren: 32,
+              maxStackChars: 16_000,
+            },
+          },
   });
   return {
     pipeline,

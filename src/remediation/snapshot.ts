@@ -7,6 +7,7 @@ import { readKubePodIndex, type KubePodIndex } from '../procfs/kube-pods.js';
 import { readProcessDetails } from '../procfs/process-details.js';
 import { scanProcesses } from '../procfs/process-table.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import type { MemoryElsewhere } from '../unowned/analysis.js';
 
 export interface SnapshotRequest {
   /** Watch this cgroup as the "machine" (its usage vs its limit) instead of the host. */
@@ -49,6 +50,13 @@ export function cgroupMemory(path: string, usage: number, limit: number | undefi
 
 const MAX_CGROUP_DEPTH = 16;
 
+/** Shmem + SUnreclaim: nothing no process owns can exceed it; undefined when the kernel prints neither. */
+function upperBound(meminfo: ReadonlyMap<string, number>): number | undefined {
+  const shmem = meminfo.get('Shmem');
+  const slab = meminfo.get('SUnreclaim');
+  return shmem === undefined && slab === undefined ? undefined : (shmem ?? 0) + (slab ?? 0);
+}
+
 /** The real reader: /proc and the cgroup file system (roots passed in). */
 export class LiveSnapshotReader implements SnapshotReader {
   private hierarchy: MemoryHierarchy | null | undefined;
@@ -61,6 +69,8 @@ export class LiveSnapshotReader implements SnapshotReader {
     private readonly now: () => Date,
     /** kube: the kubelet's pod log root (config kubernetes.pod_logs_dir); absent: pods keep their UIDs. */
     private readonly podLogsDir?: string,
+    /** Where memory no process owns is (./setup.ts binds readMemoryElsewhere); called lazily per snapshot. */
+    private readonly readElsewhere?: (meminfo: ReadonlyMap<string, number>) => MemoryElsewhere | undefined,
   ) {}
 
   memoryHierarchy(): MemoryHierarchy | undefined {
@@ -102,7 +112,27 @@ export class LiveSnapshotReader implements SnapshotReader {
     const dir = this.podLogsDir;
     let pods: KubePodIndex | undefined;
     const kubePods = dir === undefined ? undefined : (): KubePodIndex => (pods ??= readKubePodIndex(this.files, dir)); // kube
-    return { at, memory, hostMemTotalBytes: host.totalBytes, processes, details, cgroup, self: this.self, ...(kubePods ? { kubePods } : {}) };
+    const readElsewhere = this.readElsewhere;
+    let elsewhere: { value: MemoryElsewhere | undefined } | undefined;
+    const lazyElsewhere =
+      readElsewhere === undefined
+        ? undefined
+        : (): MemoryElsewhere | undefined => {
+            elsewhere ??= { value: readElsewhere(meminfo) };
+            return elsewhere.value;
+          };
+    return {
+      at,
+      memory,
+      hostMemTotalBytes: host.totalBytes,
+      processes,
+      details,
+      cgroup,
+      self: this.self,
+      ...(kubePods ? { kubePods } : {}),
+      elsewhere: lazyElsewhere,
+      elsewhereUpperBoundBytes: upperBound(meminfo),
+    };
   }
 
   cgroupFacts(path: string): CgroupFacts {

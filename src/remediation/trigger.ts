@@ -21,6 +21,8 @@ export interface CriticalTrigger {
   /** Refuse without deciding (e.g. a truncated Alertmanager notification). */
   readonly refuse?: { readonly code: RefusalCode; readonly reason: string };
   readonly fingerprint?: string;
+  /** The machine is stalling (the guard fired on memory pressure): skip evidence capture, act at once. */
+  readonly stalling?: boolean;
 }
 
 export interface WarningTrigger {

@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RunConfig } from '../config/sections/run.js';
 import { formatBytes, resolveSize } from '../config/units.js';
 import type { JobLimits } from './backends/backend.js';
@@ -84,4 +84,19 @@ export function cgroupLeaf(name: string, runId: string): string {
 export function runIdFrom(bytes: Uint8Array): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   return Array.from(bytes.slice(0, 6), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Where `headroom jobs` reads run history: run.history_dir, else <remediation.state_dir>/runs. */
+export function historyDir(run: RunConfig, stateDir: string): string {
+  return run.history_dir ?? join(stateDir, 'runs');
+}
+
+/**
+ * The resource log of a run (pure): --log, else <run.log_dir>/<leaf>.jsonl, else the history directory (so
+ * history accrues without any flag), else none (history: false).
+ */
+export function defaultLogPath(run: RunConfig, stateDir: string, leaf: string, logFlag: string | undefined): string | undefined {
+  if (logFlag !== undefined) return logFlag;
+  if (run.log_dir !== undefined) return join(run.log_dir, `${leaf}.jsonl`);
+  return run.history ? join(historyDir(run, stateDir), `${leaf}.jsonl`) : undefined;
 }

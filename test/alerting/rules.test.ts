@@ -87,6 +87,7 @@ describe('alert definitions', () => {
         'HeadroomProcessMemoryCritical',
         'HeadroomSwapUsage',
         'HeadroomThresholdsMissing',
+        'HeadroomTmpfsMemoryHigh',
       ].sort(),
     );
   });

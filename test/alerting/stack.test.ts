@@ -82,7 +82,7 @@ describe('headroom stack (real agent, Prometheus and Alertmanager)', () => {
     expect(r.status).toBe('success');
     expect(r.data.groups.map((g) => g.name).sort()).toEqual(['headroom-agent', 'headroom-cgroups', 'headroom-host', 'headroom-processes', 'headroom-recording']);
     const all = r.data.groups.flatMap((g) => g.rules);
-    expect(all.filter((x) => x.type === 'alerting')).toHaveLength(15);
+    expect(all.filter((x) => x.type === 'alerting')).toHaveLength(16);
     expect(all.filter((x) => x.type === 'recording')).toHaveLength(11);
   });
 

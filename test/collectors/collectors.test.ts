@@ -192,9 +192,9 @@ describe('collectors against the fixture trees', () => {
     expect(find(families, 'headroom_scrape_collector_success').samples).toContainEqual({ labels: { collector: 'host_memory' }, value: 0 });
   });
   it('honours collectors.disabled', () => {
-    const { runner } = fixtureRunner({ cgroup: 'cgroup-v1', config: { collectors: { disabled: ['cgroups', 'process_groups'] } } });
+    const { runner } = fixtureRunner({ cgroup: 'cgroup-v1', config: { collectors: { disabled: ['cgroups', 'process_groups', 'tmpfs'] } } });
     const { reports, families } = runner.scrape();
     expect(reports.map((r) => r.name)).toEqual(['host_memory', 'pressure', 'top_processes', 'thresholds']);
-    expect(families.some((f) => f.name.startsWith('headroom_cgroup_') || f.name.startsWith('headroom_group_'))).toBe(false);
+    expect(families.some((f) => f.name.startsWith('headroom_cgroup_') || f.name.startsWith('headroom_group_') || f.name.startsWith('headroom_tmpfs_'))).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
+import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
 import { summarizeProcess } from '../../src/remediation/pipeline.js';
 import { LiveSnapshotReader } from '../../src/remediation/snapshot.js';
 import { canCreateV1Cgroup, V1_MEMORY_ROOT } from '../support/cgroup.js';
@@ -71,7 +72,7 @@ describe.skipIf(!usable)('a pod process on a real node layout (cgroup v1, cgroup
       'test',
     );
     const files = new NodeFileReader();
-    const runner = new CollectorRunner(createCollectors(), { config, proc: new ProcFs('/proc', files), cgroups: new CgroupFs('/sys/fs/cgroup', files), files }, () => performance.now() / 1000, (c, e) => {
+    const runner = new CollectorRunner(createCollectors(new NodeTreeFs()), { config, proc: new ProcFs('/proc', files), cgroups: new CgroupFs('/sys/fs/cgroup', files), files }, () => performance.now() / 1000, (c, e) => {
       throw new Error(`${c}: ${String(e)}`);
     });
     const rows = runner.scrape().families.find((f) => f.name === 'headroom_process_resident_bytes')?.samples ?? [];

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
+import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
 import { detectKernelUnits } from '../../src/cli/kernel-units.js';
 import { createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
 import { skipSuite } from '../support/suites.js';
@@ -17,7 +18,7 @@ function realRunner(raw: Record<string, unknown> = {}): CollectorRunner {
   const config = parseConfig(raw, 'test');
   const files = new NodeFileReader();
   return new CollectorRunner(
-    createCollectors(),
+    createCollectors(new NodeTreeFs()),
     { config, proc: new ProcFs('/proc', files, detectKernelUnits()), cgroups: new CgroupFs('/sys/fs/cgroup', files), files },
     () => performance.now() / 1000,
     (collector, error) => {

@@ -6,6 +6,7 @@ import type { HeadroomConfig } from '../../src/config/schema.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
+import type { EntryStat, FsUsage, TreeFs } from '../../src/procfs/tree-fs.js';
 
 /** Absolute path of a committed fixture (test/fixtures/...). */
 export function fixture(...parts: string[]): string {
@@ -45,8 +46,37 @@ export function fixtureRunner(opts: FixtureRunnerOptions): { runner: CollectorRu
   const proc = new ProcFs(config.agent.procfs, files);
   const cgroups = new CgroupFs(config.agent.cgroupfs, files);
   const errors: string[] = [];
-  const runner = new CollectorRunner(createCollectors(), { config, proc, cgroups, files }, steppingClock(), (collector, error) =>
+  const runner = new CollectorRunner(createCollectors(fixtureTreeFs()), { config, proc, cgroups, files }, steppingClock(), (collector, error) =>
     errors.push(`${collector}: ${error instanceof Error ? error.message : String(error)}`),
   );
   return { runner, config, errors };
+}
+
+const GiB = 1024 ** 3;
+/** statfs of the tmpfs mounts in test/fixtures/proc/self/mountinfo (fixed numbers, so the golden file is exact). */
+export const FIXTURE_STATFS: Readonly<Record<string, FsUsage>> = {
+  '/dev/shm': { sizeBytes: 16 * GiB, usedBytes: 1.75 * GiB, freeBytes: 14.25 * GiB },
+  '/run': { sizeBytes: 6 * GiB, usedBytes: 2 * 1024 * 1024, freeBytes: 6 * GiB - 2 * 1024 * 1024 },
+  '/data/spill dir': { sizeBytes: 8 * GiB, usedBytes: 512 * 1024 * 1024, freeBytes: 7.5 * GiB },
+};
+
+/** A TreeFs over FIXTURE_STATFS: statfs only; listing and lstat fail like a path that is not there. */
+export function fixtureTreeFs(usage: Readonly<Record<string, FsUsage>> = FIXTURE_STATFS): TreeFs {
+  const gone = (path: string): Error => Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+  return {
+    statfs(path: string): FsUsage {
+      const u = usage[path];
+      if (u === undefined) throw gone(path);
+      return u;
+    },
+    list(path: string): string[] {
+      throw gone(path);
+    },
+    lstat(path: string): EntryStat {
+      throw gone(path);
+    },
+    stat(path: string): EntryStat {
+      throw gone(path);
+    },
+  };
 }

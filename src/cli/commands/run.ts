@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { configErrorMap, describeIssues, loadConfigWithOverrides } from '../../config/load.js';
@@ -122,11 +123,15 @@ export function registerRun(program: Command, world: World): void {
     .passThroughOptions()
     .action(async (command: string[], opts: RunOptions) => {
       // Loaded here, not at the top: `headroom agent` (the long-running process) never needs them.
-      const [{ runSection }, { nodeCgroupIo }, { checkJobName, defaultJobName, resolveLimits, RUN_FLAG_KEYS, runIdFrom }, { runJob, RunInputError }] = await Promise.all([
+      const [{ runSection }, { nodeCgroupIo }, { cgroupLeaf, checkJobName, defaultJobName, defaultLogPath, historyDir, resolveLimits, RUN_FLAG_KEYS, runIdFrom }, { runJob, RunInputError }, { readJobHistory }, { analyzeJobs, historyNote, markStopped }, { IncidentStore }, { nodeHistoryFs }] = await Promise.all([
         import('../../config/sections/run.js'),
         import('../../run/backends/backend.js'),
         import('../../run/options.js'),
         import('../../run/run.js'),
+        import('../../jobs/history.js'),
+        import('../../jobs/analyze.js'),
+        import('../../incidents/store.js'),
+        import('./jobs.js'),
       ]);
       if (command.length === 0) throw new UsageError('no command given; usage: headroom run [options] -- CMD [ARGS...]');
       if (opts.name !== undefined) {
@@ -149,6 +154,31 @@ export function registerRun(program: Command, world: World): void {
         world.stderr.write(text);
       };
       for (const note of limits.notes) say(`headroom run: note: ${note}\n`);
+      const name = opts.name ?? defaultJobName(command);
+      const runId = runIdFrom(randomBytes(6));
+      const stateDir = config.remediation.state_dir;
+      let logPath = defaultLogPath(config.run, stateDir, cgroupLeaf(name, runId), opts.log);
+      const history = historyDir(config.run, stateDir);
+      if (logPath !== undefined && opts.log === undefined && config.run.log_dir === undefined) {
+        // The default history location: create it; where that is not allowed (not root), run without history.
+        try {
+          mkdirSync(dirname(logPath), { recursive: true, mode: 0o750 });
+        } catch (error) {
+          say(`headroom run: note: no run history (${error instanceof Error ? error.message : String(error)}); set run.history_dir or pass --log\n`);
+          logPath = undefined;
+        }
+      }
+      if (config.run.history) {
+        // The job's history so far: its recommendation, printed before it starts.
+        try {
+          const h = readJobHistory(nodeHistoryFs(), { dirs: [history], files: [] }, new IncidentStore(join(stateDir, 'incidents')).list());
+          const mine = h.runs.filter((r) => r.name === name && r.runId !== runId);
+          const note = historyNote(analyzeJobs(markStopped(mine, h.stoppedRunIds), { hostMemTotalBytes: memTotalBytes })[0]);
+          if (note !== undefined) say(`headroom run: ${note}\n`);
+        } catch (error) {
+          say(`headroom run: note: job history not read (${error instanceof Error ? error.message : String(error)})\n`);
+        }
+      }
       try {
         const code = await runJob(
           {
@@ -169,14 +199,14 @@ export function registerRun(program: Command, world: World): void {
           },
           {
             command,
-            name: opts.name ?? defaultJobName(command),
-            runId: runIdFrom(randomBytes(6)),
+            name,
+            runId,
             run: config.run,
             limits: limits.limits,
             limitsEnabled: opts.limits !== false,
             memTotalBytes,
             cgroupRoot: config.agent.cgroupfs,
-            logPath: opts.log,
+            logPath,
             responsiveFullPct: config.thresholds.memory_pressure_full * 100,
           },
         );

@@ -27,7 +27,7 @@ const matcher = section({
 
 export type GroupMatcherConfig = z.infer<typeof matcher>;
 
-export const COLLECTOR_NAMES = ['host_memory', 'pressure', 'top_processes', 'process_groups', 'cgroups', 'thresholds'] as const;
+export const COLLECTOR_NAMES = ['host_memory', 'pressure', 'top_processes', 'process_groups', 'cgroups', 'tmpfs', 'thresholds'] as const;
 export type CollectorName = (typeof COLLECTOR_NAMES)[number];
 
 export const collectorsSection = section({
@@ -79,5 +79,7 @@ export const thresholdsSection = section({
   memory_pressure_full: ratio().default(0.1),
   /** A process above this share of MemTotal running longer than long_running_seconds is "stuck". */
   long_running_share: ratio().default(0.25),
+  /** One tmpfs mount holding this share of MemTotal is a warning (memory no process owns). */
+  tmpfs_warning: ratio().default(0.2),
   long_running_seconds: z.number({ error: 'must be a number of seconds above 0' }).gt(0, { error: 'must be a number of seconds above 0' }).default(3 * 3600),
 });

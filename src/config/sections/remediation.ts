@@ -12,6 +12,22 @@ const matchers = () =>
     cmdline: z.array(regex()).default([]),
   }).prefault({});
 
+/** Environment variables whose values decide memory behaviour: the only ones evidence capture records. */
+export const DEFAULT_EVIDENCE_ENV = [
+  'POLARS_MAX_THREADS',
+  'OMP_NUM_THREADS',
+  'MKL_NUM_THREADS',
+  'OPENBLAS_NUM_THREADS',
+  'NUMEXPR_MAX_THREADS',
+  'MALLOC_ARENA_MAX',
+  'MALLOC_TRIM_THRESHOLD_',
+  'PYTORCH_CUDA_ALLOC_CONF',
+  'CUDA_VISIBLE_DEVICES',
+  'RAYON_NUM_THREADS',
+  'ARROW_DEFAULT_MEMORY_POOL',
+  'PYTHONMALLOC',
+] as const;
+
 /**
  * What remediation may do and when: the policy (targets, protections, limits) and the actions. Shared by the
  * receiver (Alertmanager) and the local guard.
@@ -64,6 +80,20 @@ export const remediationSection = section({
   /** Opt in to the drop_caches action (rarely useful: page cache is reclaimable anyway). */
   drop_caches: section({
     enabled: z.boolean().default(false),
+  }).prefault({}),
+  /**
+   * Evidence about the victim, captured right before it is stopped (frozen first, so it cannot grow meanwhile),
+   * within `budget`, and skipped when the machine is stalling. Only `env_allowlist` variables are recorded.
+   */
+  evidence: section({
+    enabled: z.boolean().default(true),
+    budget: duration().prefault('400ms'),
+    /** Python stacks with `py-spy dump` when py-spy is on PATH (optional). */
+    py_spy: z.boolean().default(true),
+    env_allowlist: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name (letters, digits, _)' }))
+      .default([...DEFAULT_EVIDENCE_ENV]),
+    max_open_files: count(1).default(10),
   }).prefault({}),
   /** A refused alert is re-evaluated when Alertmanager repeats it after this long (earlier repeats are duplicates). */
   refusal_recheck_after: duration().prefault('10m'),

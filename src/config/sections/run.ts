@@ -57,6 +57,12 @@ export const runSection = section({
   wait_available: duration().optional(),
   /** Directory for the resource log (<name>-<run id>.jsonl) and chart (.svg) when --log is not given. */
   log_dir: z.string().min(1).optional(),
+  /**
+   * Keep every run's resource log for `headroom jobs` (history and recommendations), also without --log and
+   * log_dir: in history_dir, default <remediation.state_dir>/runs. false: no history.
+   */
+  history: z.boolean().default(true),
+  history_dir: z.string().min(1).optional(),
   /** How often the job's resources are sampled. */
   sample_interval: duration().prefault('1s'),
   /**

@@ -195,6 +195,9 @@ function renderWarning(n: WarningNotification): SlackBlock[] {
     const { head, rows } = processRows(n.topProcesses);
     blocks.push(tableSection('*What is growing* — the largest processes now', head, rows));
   }
+  if (n.memoryElsewhere !== undefined && n.memoryElsewhere.trim() !== '') {
+    blocks.push(section(`*Memory no process owns:* ${escapeMrkdwn(n.memoryElsewhere.trim())}`));
+  }
   if (n.runbookUrl !== undefined && /^https?:\/\/[^\s<>|]+$/.test(n.runbookUrl)) {
     blocks.push(section(`:book: <${n.runbookUrl}|Runbook>`));
   }
@@ -224,6 +227,7 @@ function renderAction(n: ActionNotification): SlackBlock[] {
   const icon = n.dryRun ? ':test_tube:' : ':rotating_light:';
   const blocks: SlackBlock[] = [header(`${icon} ${actionTitle(n.action, n.dryRun, n.target)} on ${n.host}`)];
   blocks.push(section(`*Why:* ${escapeMrkdwn(n.reason.trim())}`));
+  if (n.diagnosis !== undefined && n.diagnosis.trim() !== '') blocks.push(section(`*Diagnosis:* ${escapeMrkdwn(oneLine(n.diagnosis))}`));
   const list: MrkdwnText[] = [];
   const p = n.target.process;
   if (p) {

@@ -20,6 +20,7 @@ export function renderText(n: Notification): string {
       }
       const top = n.topProcesses.slice(0, 3).map((p) => `${processName(p)} ${bytes(p.treeResidentBytes ?? p.residentBytes)}`);
       if (top.length > 0) parts.push(`top: ${top.join(', ')}${n.topProcesses.length > 3 ? ` (+${n.topProcesses.length - 3})` : ''}`);
+      if (n.memoryElsewhere !== undefined && n.memoryElsewhere !== '') parts.push(`no process owns: ${oneLine(n.memoryElsewhere)}`);
       line = parts.join('; ');
       break;
     }
@@ -31,6 +32,7 @@ export function renderText(n: Notification): string {
         parts.push(`${processMemory(p)}${runtime}, cmd: ${shortenMiddle(oneLine(p.cmdline) || `[${oneLine(p.comm)}]`, 120)}`);
       }
       parts.push(`why: ${oneLine(n.reason)}`);
+      if (n.diagnosis !== undefined && n.diagnosis !== '') parts.push(`diagnosis: ${oneLine(n.diagnosis)}`);
       const after = n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?';
       parts.push(`memory ${percent(n.memoryBefore.usedRatio)} → ${after} used`);
       if (n.freedBytes !== undefined) parts.push(`freed ${bytes(n.freedBytes)}`);
