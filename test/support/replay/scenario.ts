@@ -307,8 +307,15 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
         evaluationInterval: '1s',
       });
       const am = load(renderAlertmanagerConfig(readFileSync(join(repo, 'alerting', 'alertmanager.yml'), 'utf8'), { agentUrl, tokenFile })) as {
-        route: { group_wait?: string; group_interval?: string; routes?: Array<{ group_wait?: string; group_interval?: string }> };
+        route: { group_wait?: string; group_interval?: string; routes?: Array<{ receiver: string; matchers?: string[]; group_wait?: string; group_interval?: string }> };
+        receivers: Array<{ name: string }>;
       };
+      // The agent exports every cgroup of this shared machine. Only alerts about this replay's sandbox may reach
+      // its receiver: a critical alert about someone else's cgroup (another replay's sandbox, a test's hog)
+      // must never make this agent stop their processes, nor stand in for this replay's own warning.
+      const mine = `${sandbox.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(/.*)?`;
+      am.receivers.push({ name: 'replay-elsewhere' });
+      am.route.routes = [{ receiver: 'replay-elsewhere', matchers: [`cgroup!~"${mine}"`] }, ...(am.route.routes ?? [])];
       // Alertmanager's waits are intervals too: shorten them like the scrape and evaluation intervals.
       for (const r of [am.route, ...(am.route.routes ?? [])]) {
         if (r.group_wait !== undefined && r.group_wait !== '0s') r.group_wait = '1s';
