@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IncidentStore } from '../../src/incidents/store.js';
 import { renderStatusPage, type PageModel } from '../../src/web/render/page.js';
 import { prepareState } from '../status/helpers.js';
 import { spawnDetached, startPage } from './support.js';
