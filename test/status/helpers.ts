@@ -32,6 +32,18 @@ export function fixtureSources(stateDir: string, cgroup: 'cgroup-v1' | 'cgroup-v
 
 /** agent.json naming fixture PID 110 (start ticks 400) as the agent, an incident, and an outbox with two messages. */
 export function prepareState(stateDir: string, extraIncident?: Partial<IncidentRecord>): IncidentRecord {
+  writeFakeAgentState(stateDir);
+  const record = saveIncident(stateDir, extraIncident);
+  const outbox = join(stateDir, 'notify');
+  mkdirSync(outbox, { recursive: true });
+  for (const seq of [7, 8]) writeFileSync(join(outbox, `msg-${String(seq).padStart(16, '0')}.json`), '{}');
+  writeFileSync(join(outbox, 'cursor-log.json'), '{"seq":8}');
+  writeFileSync(join(outbox, 'cursor-slack.json'), '{"seq":6}');
+  return record;
+}
+
+/** agent.json naming fixture PID 110 (start ticks 400). */
+export function writeFakeAgentState(stateDir: string): void {
   writeAgentState(stateDir, {
     pid: 110,
     startTicks: 400,
@@ -40,6 +52,10 @@ export function prepareState(stateDir: string, extraIncident?: Partial<IncidentR
     startedAt: '2025-12-12T01:13:20Z',
     guard: { enabled: true, availableBelow: 0.03, minIntervalMs: 100, maxIntervalMs: 1000 },
   });
+}
+
+/** One incident (the 2025-12-12 one, with overrides) saved through the real IncidentStore. */
+export function saveIncident(stateDir: string, extraIncident?: Partial<IncidentRecord>): IncidentRecord {
   const n = action();
   const rec: IncidentRecord = {
     id: '20251212T031300Z-pid449948',
@@ -62,11 +78,5 @@ export function prepareState(stateDir: string, extraIncident?: Partial<IncidentR
     timeToResolutionSeconds: 65,
     ...extraIncident,
   };
-  const saved = new IncidentStore(join(stateDir, 'incidents')).save(rec);
-  const outbox = join(stateDir, 'notify');
-  mkdirSync(outbox, { recursive: true });
-  for (const seq of [7, 8]) writeFileSync(join(outbox, `msg-${String(seq).padStart(16, '0')}.json`), '{}');
-  writeFileSync(join(outbox, 'cursor-log.json'), '{"seq":8}');
-  writeFileSync(join(outbox, 'cursor-slack.json'), '{"seq":6}');
-  return saved.record;
+  return new IncidentStore(join(stateDir, 'incidents')).save(rec).record;
 }

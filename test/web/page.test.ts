@@ -55,7 +55,7 @@ describe('status page rendering (pure)', () => {
 
 describe('status page served by mountPeople (real /proc, real process)', () => {
   let dir: string;
-  let child: { pid: number; kill: () => Promise<void> } | undefined;
+  let child: Awaited<ReturnType<typeof spawnDetached>> | undefined;
   const closers: Array<() => Promise<void>> = [];
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), `headroom-people-page-${process.pid}-`));
@@ -79,13 +79,13 @@ describe('status page served by mountPeople (real /proc, real process)', () => {
     const rec = prepareState(join(dir, 'state'), { target: { process: { pid: child.pid, startTime: '1.00', comm: 'python3', cmdline: `python3 ${PAYLOAD}`, residentBytes: 1 } } });
     // The next tree sample (1 s) sees the process.
     let page = '';
-    for (let i = 0; i < 50 && !page.includes(`<td class="num">${child.pid}</td>`); i++) {
+    for (let i = 0; i < 50 && !page.includes(`<td class="num" data-label="PID">${child.pid}</td>`); i++) {
       await new Promise((r) => setTimeout(r, 200));
       page = await (await fetch(`${p.url}/`)).text();
     }
-    const row = page.slice(page.indexOf(`<td class="num">${child.pid}</td>`));
+    const row = page.slice(page.indexOf(`<td class="num" data-label="PID">${child.pid}</td>`));
     // The command line as text: escaped, whole (python3 may be a full path under pyenv).
-    expect(row).toMatch(/^<td class="num">\d+<\/td><td><code>\S*python3 -c import os,time; /);
+    expect(row).toMatch(/^<td class="num" data-label="PID">\d+<\/td><td><code>\S*python3 -c import os,time; /);
     expect(row).toContain(`time.sleep(120) ${ESCAPED}</code></td>`);
     expect(page).not.toContain('<script');
     expect(page).not.toContain('<img');
@@ -111,11 +111,11 @@ describe('status page served by mountPeople (real /proc, real process)', () => {
     const p = await startPage(config({ hide_cmdlines: true }));
     closers.push(p.close);
     let page = '';
-    for (let i = 0; i < 50 && !page.includes(`<td class="num">${child.pid}</td>`); i++) {
+    for (let i = 0; i < 50 && !page.includes(`<td class="num" data-label="PID">${child.pid}</td>`); i++) {
       await new Promise((r) => setTimeout(r, 200));
       page = await (await fetch(`${p.url}/`)).text();
     }
-    expect(page).toContain(`<td class="num">${child.pid}</td><td><code>[python3]</code>`);
+    expect(page).toContain(`<td class="num" data-label="PID">${child.pid}</td><td><code>[python3]</code>`);
     expect(page).not.toContain('__xss');
   });
 

@@ -54,15 +54,15 @@ export async function startPage(raw: Record<string, unknown>, listenHost = '127.
 /**
  * A process outside this test's process tree (setsid -f: its own session, parent init), so that it is its
  * own tree on the page. Resolves with its PID once it runs; kill() stops it by that PID (checking its start
- * time, so a reused PID is never hit) and waits until it is gone.
+ * time, so a reused PID is never hit) and waits until it is gone. The PID is the first "pid N" it prints.
  */
-export async function spawnDetached(args: readonly string[]): Promise<{ pid: number; kill: () => Promise<void> }> {
+export async function spawnDetached(args: readonly string[], timeoutMs = 20_000): Promise<{ pid: number; kill: (signal?: NodeJS.Signals, waitMs?: number) => Promise<boolean> }> {
   const { spawn } = await import('node:child_process');
   const { readFileSync } = await import('node:fs');
   const child = spawn('setsid', ['-f', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no pid from ${args.join(' ')}: ${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`no pid from ${args.join(' ')}: ${out}`)), timeoutMs);
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /pid (\d+)/.exec(out);
@@ -82,10 +82,12 @@ export async function spawnDetached(args: readonly string[]): Promise<{ pid: num
   const start = startOf(pid);
   return {
     pid,
-    kill: async () => {
-      if (start === undefined || startOf(pid) !== start) return;
-      process.kill(pid, 'SIGKILL');
-      for (let i = 0; i < 100 && startOf(pid) === start; i++) await new Promise((r) => setTimeout(r, 50));
+    /** true when the process is gone afterwards. */
+    kill: async (signal: NodeJS.Signals = 'SIGKILL', waitMs = 5000) => {
+      if (start === undefined || startOf(pid) !== start) return true;
+      process.kill(pid, signal);
+      for (let i = 0; i < waitMs / 50 && startOf(pid) === start; i++) await new Promise((r) => setTimeout(r, 50));
+      return startOf(pid) !== start;
     },
   };
 }

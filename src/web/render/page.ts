@@ -2,7 +2,11 @@ import { formatBytes, formatDuration } from '../../config/units.js';
 import { html, raw, type Html } from '../../html/escape.js';
 import type { HostPoint, JobView, TreeView } from '../../history/history.js';
 import type { IncidentStatus } from '../../status/types.js';
+import { shortenMiddle } from '../../notify/render/format.js';
 import { barChart, lineChart, sparkline } from './svg.js';
+
+/** Command lines are shortened in the middle to this many characters in the table (the start and end matter). */
+const CMDLINE_SHOWN = 240;
 
 /** Everything the status page shows, gathered by the route (no I/O here: rendering is pure). */
 export interface PageModel {
@@ -52,7 +56,11 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;word
 .muted{color:#666}.badge{display:inline-block;padding:1px 6px;border-radius:4px;font-size:12px;background:#eef0f3}
 .badge.bad{background:#fee2e2;color:#991b1b}.badge.good{background:#dcfce7;color:#166534}
 a{color:#1d4ed8}
-@media (max-width:600px){main{padding:6px}section{padding:8px}.hide-sm{display:none}}
+svg.timeline{width:100%;max-width:760px;height:auto;display:block}
+@media (max-width:600px){main{padding:6px}section{padding:8px}.hide-sm{display:none}
+table.cards thead{display:none}table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards tr{border-bottom:1px solid #d1d5db;padding:6px 0}table.cards td{border:0;padding:2px 4px;text-align:left}
+table.cards td[data-label]::before{content:attr(data-label) ": ";color:#555;font-weight:600}}
 `;
 
 const pct = (r: number | undefined): string => (r === undefined || !Number.isFinite(r) ? '?' : `${(r * 100).toFixed(r < 0.1 && r > 0 ? 1 : 0)}%`);
@@ -63,8 +71,9 @@ const rate = (bps: number | undefined): string => {
   return `${perMin > 0 ? '+' : ''}${formatBytes(perMin)}/min`;
 };
 const ago = (nowMs: number) => (x: number): string => {
-  const m = Math.round((nowMs - x) / 60_000);
-  return m <= 0 ? 'now' : `−${m} min`;
+  const s = Math.round((nowMs - x) / 1000);
+  if (s <= 0) return 'now';
+  return s < 120 ? `−${s} s` : `−${Math.round(s / 60)} min`;
 };
 
 function memoryCharts(m: PageModel): Html {
@@ -101,7 +110,7 @@ function memoryCharts(m: PageModel): Html {
     }),
     lineChart({
       title: 'Swap used',
-      lines: [{ points: pts.filter((p) => p.swapUsedBytes !== undefined).map((p) => ({ x: p.atMs, y: p.swapUsedBytes ?? 0 })), colour: '#9333ea', label: 'swap' }],
+      lines: [{ points: last?.swapTotalBytes === 0 ? [] : pts.filter((p) => p.swapUsedBytes !== undefined).map((p) => ({ x: p.atMs, y: p.swapUsedBytes ?? 0 })), colour: '#9333ea', label: 'swap' }],
       xMin,
       xMax: m.nowMs,
       yMin: 0,
@@ -154,13 +163,13 @@ function treesTable(m: PageModel, total: number | undefined): Html {
   if (m.trees.length === 0) return html`<p class="muted">No sample of the process trees yet.</p>`;
   const rows = m.trees.map((t) => {
     const share = total ? t.residentBytes / total : 0;
-    const cmd = m.hideCmdlines ? `[${t.comm}]` : (t.cmdline ?? `[${t.comm}]`);
-    return html`<tr><td class="num">${t.pid}</td><td><code>${cmd}</code></td><td class="hide-sm">${t.user ?? '?'}</td><td class="num">${formatBytes(t.residentBytes)}</td>
+    const cmd = m.hideCmdlines ? `[${t.comm}]` : shortenMiddle(t.cmdline ?? `[${t.comm}]`, CMDLINE_SHOWN);
+    return html`<tr><td class="num" data-label="PID">${t.pid}</td><td><code>${cmd}</code></td><td class="hide-sm">${t.user ?? '?'}</td><td class="num" data-label="Memory">${formatBytes(t.residentBytes)}</td>
 <td>${barChart(share, 1, { colour: share >= 0.5 ? '#dc2626' : '#2563eb', label: `${pct(share)} of memory` })}<small>${pct(share)}</small></td>
-<td class="num">${formatDuration(Math.max(0, m.nowMs / 1000 - t.startTimeSeconds) * 1000)}</td>
-<td class="num">${rate(t.growthBytesPerSecond)} ${sparkline(t.series.map((p) => p.value), '#2563eb', `resident memory of ${t.pid} over the last minutes`)}</td><td class="num hide-sm">${t.processes}</td></tr>`;
+<td class="num" data-label="Runtime">${formatDuration(Math.max(0, m.nowMs / 1000 - t.startTimeSeconds) * 1000)}</td>
+<td class="num" data-label="Growth">${rate(t.growthBytesPerSecond)} ${sparkline(t.series.map((p) => p.value), '#2563eb', `resident memory of ${t.pid} over the last minutes`)}</td><td class="num hide-sm">${t.processes}</td></tr>`;
   });
-  return html`<div class="scroll"><table><thead><tr><th>PID</th><th>Command</th><th class="hide-sm">User</th><th>Memory</th><th>Share</th><th>Runtime</th><th>Growth</th><th class="hide-sm">Procs</th></tr></thead><tbody>${rows}</tbody></table></div>
+  return html`<div class="scroll"><table class="cards"><thead><tr><th>PID</th><th>Command</th><th class="hide-sm">User</th><th>Memory</th><th>Share</th><th>Runtime</th><th>Growth</th><th class="hide-sm">Procs</th></tr></thead><tbody>${rows}</tbody></table></div>
 <p class="muted">Sampled ${m.treesAtMs === undefined ? '?' : ago(m.nowMs)(m.treesAtMs)}; a tree is a job with all its descendants (resident memory, shared pages counted in each process).</p>`;
 }
 
@@ -169,19 +178,19 @@ function jobsSection(m: PageModel): Html {
   const rows = m.jobs.map((j) => {
     const max = j.limitBytes ?? Math.max(j.usageBytes, 1);
     const share = j.limitBytes ? j.usageBytes / j.limitBytes : undefined;
-    return html`<tr><td><code>${j.path}</code></td><td class="num">${formatBytes(j.usageBytes)}</td><td class="num">${j.limitBytes === undefined ? 'no limit' : formatBytes(j.limitBytes)}</td>
+    return html`<tr><td><code>${j.path}</code></td><td class="num" data-label="Memory">${formatBytes(j.usageBytes)}</td><td class="num" data-label="Limit">${j.limitBytes === undefined ? 'no limit' : formatBytes(j.limitBytes)}</td>
 <td>${barChart(j.usageBytes, max, { colour: share !== undefined && share >= 0.9 ? '#dc2626' : '#059669', label: `${formatBytes(j.usageBytes)} of ${j.limitBytes === undefined ? 'no limit' : formatBytes(j.limitBytes)}`, markers: j.highBytes !== undefined ? [{ at: j.highBytes, colour: '#d97706', label: `memory.high ${formatBytes(j.highBytes)}` }] : [] })}<small>${share === undefined ? '' : pct(share)}${j.highBytes !== undefined ? ` · high ${formatBytes(j.highBytes)}` : ''}</small></td>
-<td class="num">${rate(j.growthBytesPerSecond)}</td></tr>`;
+<td class="num" data-label="Growth">${rate(j.growthBytesPerSecond)}</td></tr>`;
   });
-  return html`<div class="scroll"><table><thead><tr><th>Job cgroup</th><th>Memory</th><th>Limit</th><th>Of limit</th><th>Growth</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return html`<div class="scroll"><table class="cards"><thead><tr><th>Job cgroup</th><th>Memory</th><th>Limit</th><th>Of limit</th><th>Growth</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function incidentsSection(m: PageModel): Html {
   if (m.incidents.length === 0) return html`<p class="muted">No incidents.</p>`;
   const rows = m.incidents.map(
-    (i) => html`<tr><td><a href="incidents/${encodeURIComponent(i.id)}">${i.id}</a></td><td class="num">${i.at.slice(0, 19).replace('T', ' ')}</td><td>${i.action}${i.dryRun ? ' (dry run)' : ''}</td><td>${i.result}</td><td class="num">${i.freedBytes === undefined ? '' : formatBytes(i.freedBytes)}</td><td class="hide-sm"><code>${m.hideCmdlines ? i.target.replace(/^(PID \d+) .*/, '$1') : i.target}</code></td></tr>`,
+    (i) => html`<tr><td><a href="incidents/${encodeURIComponent(i.id)}">${i.id}</a></td><td class="num" data-label="When">${i.at.slice(0, 19).replace('T', ' ')}</td><td data-label="Action">${i.action}${i.dryRun ? ' (dry run)' : ''}</td><td data-label="Result">${i.result}</td><td class="num" data-label="Freed">${i.freedBytes === undefined ? '' : formatBytes(i.freedBytes)}</td><td class="hide-sm"><code>${m.hideCmdlines ? i.target.replace(/^(PID \d+) .*/, '$1') : i.target}</code></td></tr>`,
   );
-  return html`<div class="scroll"><table><thead><tr><th>Incident</th><th>When (UTC)</th><th>Action</th><th>Result</th><th>Freed</th><th class="hide-sm">Target</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return html`<div class="scroll"><table class="cards"><thead><tr><th>Incident</th><th>When (UTC)</th><th>Action</th><th>Result</th><th>Freed</th><th class="hide-sm">Target</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function outboxSection(m: PageModel): Html {

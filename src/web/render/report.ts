@@ -42,12 +42,12 @@ function timeline(rec: IncidentRecord): Html {
   const hi = Math.max(...times);
   const span = hi - lo || 1;
   const W = 600;
-  const x = (ms: number): number => 20 + ((ms - lo) / span) * (W - 40);
+  const x = (ms: number): number => 90 + ((ms - lo) / span) * (W - 180);
   const marks = events.map(([label, iso, colour], i) => {
     const cx = Math.round(x(Date.parse(iso)));
     return html`<circle cx="${cx}" cy="30" r="6" fill="${colour}"/><text x="${cx}" y="${i % 2 === 0 ? 16 : 56}" text-anchor="middle" font-size="11" fill="${colour}">${label} ${iso.slice(11, 19)}</text>`;
   });
-  return html`<svg class="chart" viewBox="0 0 ${W} 64" role="img" aria-label="timeline"><title>Timeline</title><line x1="20" x2="${W - 20}" y1="30" y2="30" stroke="#9ca3af" stroke-width="2"/>${marks}</svg>
+  return html`<svg class="timeline" viewBox="0 0 ${W} 64" role="img" aria-label="timeline"><title>Timeline</title><line x1="90" x2="${W - 90}" y1="30" y2="30" stroke="#9ca3af" stroke-width="2"/>${marks}</svg>
 <p class="muted">From critical to action: ${rec.timeline.critical && rec.timeline.action ? formatDuration(Math.max(0, Date.parse(rec.timeline.action) - Date.parse(rec.timeline.critical))) : '—'}; time to resolution: ${rec.timeToResolutionSeconds === undefined ? 'not confirmed' : formatDuration(rec.timeToResolutionSeconds * 1000)}.</p>`;
 }
 
