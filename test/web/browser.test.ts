@@ -46,6 +46,8 @@ describe.skipIf(!cgroupReady)('status page in Chromium', () => {
       [
         `agent: { listen: "127.0.0.1:${port}" }`,
         `remediation: { state_dir: "${join(dir, 'state')}", dry_run: true }`,
+        // The guard on, in dry run: the page shows its line and distance; it could never stop anything here.
+        'guard: { enabled: true, harden_self: false }',
         `notify: { state_dir: "${join(dir, 'notify')}" }`,
         `run: { cgroup_parent: "/${NAME}/headroom.slice", backend: cgroup-v1 }`,
         'page: { refresh: 60s, history: { window: 30s, host_interval: 200ms, tree_interval: 1s, top_k: 50 } }',
@@ -119,8 +121,12 @@ describe.skipIf(!cgroupReady)('status page in Chromium', () => {
     expect(await page.title()).toMatch(/^headroom — /);
     for (const id of ['memory', 'guard', 'trees', 'jobs', 'incidents', 'outbox']) expect(await page.locator(`section#${id}`).count()).toBe(1);
     expect(await page.locator('section#memory svg.chart').count()).toBe(4);
-    // Lines on the memory chart: warning and critical (the guard is off here).
-    expect(await page.locator('section#memory').textContent()).toContain('warning 80%');
+    // Lines on the memory chart: warning, critical and the guard's.
+    const memory = (await page.locator('section#memory').textContent()) ?? '';
+    expect(memory).toContain('warning 80%');
+    expect(memory).toContain('critical 95%');
+    expect(memory).toContain('guard 97%');
+    expect((await page.locator('section#guard').textContent()) ?? '').toMatch(/guard on watching host memory: acts when available memory stays below 3\.0%\.\s+Distance to its line: \+\d+\.\d points; polling every \d+ ms/);
     // The job started by headroom run, with its limit as a bar and memory.high marked.
     const jobs = (await page.locator('section#jobs').textContent()) ?? '';
     expect(jobs).toContain(`/${NAME}/headroom.slice/train-xss-`);
@@ -134,6 +140,7 @@ describe.skipIf(!cgroupReady)('status page in Chromium', () => {
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('script').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, 'status-desktop.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'status-desktop-screen.png') });
     // The incident appears and its report opens, rendered as HTML with its charts.
     const link = page.locator(`a[href="incidents/${incidentId}"]`);
     expect(await link.count()).toBe(1);
@@ -156,7 +163,7 @@ describe.skipIf(!cgroupReady)('status page in Chromium', () => {
     });
     await page.goto(`${url}/`);
     expect(await page.locator('section#trees').textContent()).toContain('time.sleep(300)');
-    const widths = (await page.evaluate('({ doc: document.documentElement.scrollWidth, view: window.innerWidth })')) as { doc: number; view: number };
+    const widths = await page.evaluate<{ doc: number; view: number }>('({ doc: document.documentElement.scrollWidth, view: window.innerWidth })');
     expect(widths.doc).toBeLessThanOrEqual(widths.view);
     // The charts scale to the phone's width.
     const chart = await page.locator('section#memory svg.chart').first().boundingBox();

@@ -52,14 +52,16 @@ export function lineChart(spec: LineChartSpec): Html {
   const ticks = [spec.yMin, spec.yMin + yr / 2, spec.yMax];
   const hasData = spec.lines.some((l) => l.points.length > 0);
   const grid = ticks.map(
-    (t) => html`<line x1="${n(PAD.l)}" x2="${n(W - PAD.r)}" y1="${n(sy(t))}" y2="${n(sy(t))}" stroke="#e5e7eb"/><text x="${n(PAD.l - 6)}" y="${n(sy(t) + 4)}" text-anchor="end" font-size="11" fill="#555">${spec.yLabel(t)}</text>`,
+    (t) =>
+      html`<line x1="${n(PAD.l)}" x2="${n(W - PAD.r)}" y1="${n(sy(t))}" y2="${n(sy(t))}" stroke="#e5e7eb"/>${hasData ? html`<text x="${n(PAD.l - 6)}" y="${n(sy(t) + 4)}" text-anchor="end" font-size="11" fill="#555">${spec.yLabel(t)}</text>` : ''}`,
   );
   const xt = [spec.xMin, spec.xMin + xr / 2, spec.xMax].map(
     (t, i) => html`<text x="${n(sx(t))}" y="${n(H - 6)}" text-anchor="${i === 0 ? 'start' : i === 2 ? 'end' : 'middle'}" font-size="11" fill="#555">${spec.xLabel(t)}</text>`,
   );
+  // Labels of neighbouring rules (critical 95 %, guard 97 %) are placed side by side, not on top of each other.
   const rules = (spec.rules ?? []).map(
-    (r) =>
-      html`<line x1="${n(PAD.l)}" x2="${n(W - PAD.r)}" y1="${n(sy(r.y))}" y2="${n(sy(r.y))}" stroke="${r.colour}" stroke-width="1.5"${raw(r.dashed === true ? ' stroke-dasharray="6 4"' : '')}/><text x="${n(W - PAD.r - 2)}" y="${n(sy(r.y) - 3)}" text-anchor="end" font-size="11" fill="${r.colour}">${r.label}</text>`,
+    (r, i) =>
+      html`<line x1="${n(PAD.l)}" x2="${n(W - PAD.r)}" y1="${n(sy(r.y))}" y2="${n(sy(r.y))}" stroke="${r.colour}" stroke-width="1.5"${raw(r.dashed === true ? ' stroke-dasharray="6 4"' : '')}/><text x="${n(W - PAD.r - 2 - i * 95)}" y="${n(sy(r.y) - 3)}" text-anchor="end" font-size="11" fill="${r.colour}">${r.label}</text>`,
   );
   const lines = spec.lines.map((l) =>
     l.points.length === 1
