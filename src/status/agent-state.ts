@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -36,7 +36,7 @@ export function agentStatePath(stateDir: string): string {
 export function writeAgentState(stateDir: string, state: AgentState): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o750 });
   const path = agentStatePath(stateDir);
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${state.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o644);
   try {
     writeSync(fd, `${JSON.stringify(state)}\n`);
@@ -47,8 +47,17 @@ export function writeAgentState(stateDir: string, state: AgentState): void {
   renameSync(tmp, path);
 }
 
-export function removeAgentState(stateDir: string): void {
-  rmSync(agentStatePath(stateDir), { force: true });
+/** Removes the file if it still names `pid` (another agent on the same state_dir may have replaced it). */
+export function removeAgentState(stateDir: string, pid: number): void {
+  const path = agentStatePath(stateDir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (parseAgentState(text).state?.pid === pid) rmSync(path, { force: true });
 }
 
 /** Parses the file's text; undefined with the reason when it is not an agent state. */

@@ -192,7 +192,7 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
     close(): void {
       for (const t of timers.splice(0)) clearInterval(t);
       try {
-        removeAgentState(stateDir);
+        removeAgentState(stateDir, world.pid);
       } catch (error) {
         world.logger.warn('could not remove agent.json', { error: errorMessage(error) });
       }

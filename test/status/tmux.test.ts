@@ -44,9 +44,9 @@ describe('headroom status in tmux (120×40)', () => {
     `${process.execPath} ${CLI} status --config ${join(dir, 'config.yml')} --state-dir ${dir} --sample-file ${join(dir, 's.json')} --path.procfs ${fixture('proc')} --path.cgroupfs ${fixture('cgroup-v2')} ${extra}`;
 
   it('prints the layout fitted to the terminal width', async () => {
-    tmux('send-keys', '-t', SESSION, 'clear', 'Enter');
-    tmux('send-keys', '-t', SESSION, `${command('')}; echo EXIT=$?`, 'Enter');
-    const lines = await waitFor((l) => l.some((x) => x.startsWith('EXIT=')), 20_000, 'the command to finish');
+    tmux('send-keys', '-t', SESSION, `clear; ${command('')}; echo EXIT=$?`, 'Enter');
+    const header = (x: string): boolean => /^headroom status — \S+ — \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/.test(x);
+    const lines = await waitFor((l) => l.some((x) => x.startsWith('EXIT=')) && l.some(header), 20_000, 'the command to finish');
     const start = lines.findIndex((l) => /^headroom status — \S+ — \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/.test(l));
     expect(start).toBeGreaterThanOrEqual(0);
     const body = lines.slice(start);
@@ -67,8 +67,7 @@ describe('headroom status in tmux (120×40)', () => {
   });
 
   it('--watch redraws in place and stops on Ctrl-C', async () => {
-    tmux('send-keys', '-t', SESSION, 'clear', 'Enter');
-    tmux('send-keys', '-t', SESSION, command('--watch --interval 200ms'), 'Enter');
+    tmux('send-keys', '-t', SESSION, `clear; ${command('--watch --interval 200ms')}`, 'Enter');
     const first = await waitFor((l) => l[0]?.startsWith('headroom status — ') === true && l.some((x) => x.startsWith('  20251212T031300Z-pid449948')), 20_000, 'the first frame');
     // After several refreshes the frame is still at the top, once: redrawn in place, not scrolled.
     await new Promise((r) => setTimeout(r, 1000));

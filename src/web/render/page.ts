@@ -208,7 +208,7 @@ export function renderStatusPage(m: PageModel): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${m.refreshSeconds}"><title>headroom — ${m.host}</title><style>${raw(PAGE_CSS)}</style></head>
-<body><header><h1>headroom — ${m.host}</h1><span>${at} UTC</span><span>agent ${m.version}</span><span>refreshes every ${m.refreshSeconds} s · <a style="color:#cbd5e1" href="metrics">/metrics</a></span></header>
+<body><header><h1>headroom — ${m.host}</h1><span>${at} UTC</span><span>agent ${m.version}</span><span>refreshes every ${m.refreshSeconds} s · <a href="metrics" style="color:#cbd5e1">/metrics</a></span></header>
 <main>
 <section id="memory"><h2>Memory</h2>${kpis(m)}${memoryCharts(m)}</section>
 <section id="guard"><h2>Guard</h2>${guardSection(m)}</section>
