@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderStatusPage, type PageModel } from '../../src/web/render/page.js';
-import { prepareState } from '../status/helpers.js';
+import { saveIncident } from '../status/helpers.js';
 import { spawnDetached, startPage } from './support.js';
 
 export const PAYLOAD = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
@@ -76,7 +76,7 @@ describe('status page served by mountPeople (real /proc, real process)', () => {
     child = await spawnDetached(['python3', '-c', PY, PAYLOAD]);
     const p = await startPage(config());
     closers.push(p.close);
-    const rec = prepareState(join(dir, 'state'), { target: { process: { pid: child.pid, startTime: '1.00', comm: 'python3', cmdline: `python3 ${PAYLOAD}`, residentBytes: 1 } } });
+    const rec = saveIncident(join(dir, 'state'), { target: { process: { pid: child.pid, startTime: '1.00', comm: 'python3', cmdline: `python3 ${PAYLOAD}`, residentBytes: 1 } } });
     // The next tree sample (1 s) sees the process.
     let page = '';
     for (let i = 0; i < 50 && !page.includes(`<td class="num" data-label="PID">${child.pid}</td>`); i++) {

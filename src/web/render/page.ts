@@ -40,7 +40,7 @@ export interface PageModel {
 export const PAGE_CSS = `
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#111;background:#f6f7f9}
 header{background:#1f2937;color:#fff;padding:10px 16px;display:flex;flex-wrap:wrap;gap:4px 16px;align-items:baseline}
-header h1{font-size:18px;margin:0}header span{color:#cbd5e1;font-size:13px}
+header h1{font-size:18px;margin:0}header span{color:#cbd5e1;font-size:13px}header a{color:#cbd5e1}
 main{padding:12px;max-width:1200px;margin:0 auto}
 section{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px;margin:0 0 12px}
 h2{font-size:15px;margin:0 0 8px}
@@ -208,7 +208,7 @@ export function renderStatusPage(m: PageModel): string {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="${m.refreshSeconds}"><title>headroom — ${m.host}</title><style>${raw(PAGE_CSS)}</style></head>
-<body><header><h1>headroom — ${m.host}</h1><span>${at} UTC</span><span>agent ${m.version}</span><span>refreshes every ${m.refreshSeconds} s · <a href="metrics" style="color:#cbd5e1">/metrics</a></span></header>
+<body><header><h1>headroom — ${m.host}</h1><span>${at} UTC</span><span>agent ${m.version}</span><span>refreshes every ${m.refreshSeconds} s · <a href="metrics">/metrics</a></span></header>
 <main>
 <section id="memory"><h2>Memory</h2>${kpis(m)}${memoryCharts(m)}</section>
 <section id="guard"><h2>Guard</h2>${guardSection(m)}</section>

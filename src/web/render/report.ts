@@ -71,7 +71,7 @@ export function renderReportPage(m: ReportModel): string {
       : html`<p class="muted">The agent's short history does not cover this incident (it keeps the last minutes only).</p>`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Incident ${rec.id}</title><style>${raw(PAGE_CSS)}</style></head>
-<body><header><h1>Incident ${rec.id}${rec.dryRun ? ' (dry run)' : ''}</h1><span>${rec.host}</span><span><a style="color:#cbd5e1" href="../">← status page</a></span></header>
+<body><header><h1>Incident ${rec.id}${rec.dryRun ? ' (dry run)' : ''}</h1><span>${rec.host}</span><span><a href="../">← status page</a></span></header>
 <main>
 <section id="summary"><h2>Summary</h2>
 <p>${rec.dryRun ? 'headroom would have run' : 'headroom ran'} <b>${rec.action}</b> (${rec.result}) on ${p ? html`PID ${p.pid} <code>${cmd ?? ''}</code>` : html`cgroup <code>${rec.target.cgroup ?? '?'}</code>`}: ${rec.reason}.</p>
