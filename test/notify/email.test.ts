@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { renderEmail } from '../../src/notify/render/email.js';
 import { createNotificationService, type NotificationService } from '../../src/notify/service.js';
 import { selfSignedCert, TestSmtp } from '../support/smtp.js';
-import { action, proc, refusal, warning } from './fixtures.js';
+import { action, proc, refusal, resolved, warning } from './fixtures.js';
 
 const USER = 'headroom-mailer';
 const PASSWORD = 'pa55-Wörd-not-in-logs-7f3c';
@@ -79,10 +79,11 @@ describe('e-mail notifier against a real SMTP server (smtp-server, STARTTLS + AU
     s.sink.publish(warning());
     s.sink.publish(action({ incidentReportPath: report, target: { process: proc(449948, { cmdline: `python3 ${PAYLOAD}` }) } }));
     s.sink.publish(refusal());
+    s.sink.publish(resolved());
     s.start();
-    await smtp.until(() => smtp.delivered.length === 3, 20_000, 'three messages');
+    await smtp.until(() => smtp.delivered.length === 4, 20_000, 'four messages');
     expect(await s.drain(10_000)).toBe(true);
-    const [w, a, r] = smtp.delivered;
+    const [w, a, r, done] = smtp.delivered;
     for (const d of smtp.delivered) {
       expect(d.secure).toBe(true);
       expect(d.user).toBe(USER);
@@ -106,7 +107,9 @@ describe('e-mail notifier against a real SMTP server (smtp-server, STARTTLS + AU
     expect(a?.mail.attachments[0]?.filename).toBe('inc-20251212-0313.md');
     expect(a?.mail.attachments[0]?.content.toString('utf8')).toContain('Stopped python3 (pid 449948).');
     expect(r?.mail.subject).toMatch(/^\[headroom\] Nothing stopped on ml-box-1: .*\(protected\)$/);
-    expect(await metric(s, 'headroom_notifications_sent_total', 'email')).toBe(3);
+    expect(done?.mail.subject).toMatch(/^\[headroom\] Resolved on ml-box-1: /);
+    expect(done?.mail.headers.get('x-headroom-kind')).toBe('resolved');
+    expect(await metric(s, 'headroom_notifications_sent_total', 'email')).toBe(4);
   });
 
   it('retries a 4xx answer until it succeeds', async () => {
