@@ -59,6 +59,8 @@ export async function startAgent(
   const guard = config.guard.enabled
     ? (await import('../guard/start.js')).startGuard(config, world, { proc, cgroups, files: new NodeFileReader() }, receiver?.remediation, options.sink ?? notifications?.sink)
     : undefined;
+  // --- people (#13): status page at /, incident reports at /incidents/<id>, short history, agent.json ---
+  const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host);
   const app = createExporterApp({
     runner,
     extraRegistries: [
@@ -69,7 +71,9 @@ export async function startAgent(
     ],
     version: world.version,
     logger: world.logger,
+    ...(config.page.enabled ? { home: people.home } : {}), // people (#13)
   });
+  if (config.page.enabled) app.use(people.router); // people (#13)
   if (receiver) app.use(receiver.router);
 
   const { host, port } = splitListen(config.agent.listen);
@@ -83,6 +87,7 @@ export async function startAgent(
   const url = `http://${shownHost}:${address.port}`;
   world.logger.info('agent listening', { url, procfs: config.agent.procfs, cgroupfs: config.agent.cgroupfs });
   notifications?.start();
+  people.start(url); // people (#13)
   return {
     url,
     server,
@@ -92,6 +97,7 @@ export async function startAgent(
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
+      people.close(); // people (#13)
       await guard?.stop();
       await receiver?.close();
       // After the server: a request still in flight may publish; what is undelivered stays in the outbox.

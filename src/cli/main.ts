@@ -10,6 +10,7 @@ import { registerIncidents } from './commands/incidents.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerRun } from './commands/run.js';
 import { registerStack } from './commands/stack.js';
+import { registerStatus } from './commands/status.js';
 import { EXIT, UsageError } from './errors.js';
 import type { World } from './world.js';
 
@@ -17,7 +18,7 @@ import type { World } from './world.js';
  * The entry point: the only place that wires the real process, clocks, streams and signals. Every command
  * gets them through `World`.
  */
-const COMMANDS: ReadonlyArray<(program: Command, world: World) => void> = [registerAgent, registerConfig, registerRun, registerStack, registerIncidents, registerJobs];
+const COMMANDS: ReadonlyArray<(program: Command, world: World) => void> = [registerAgent, registerConfig, registerRun, registerStack, registerIncidents, registerJobs, registerStatus];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

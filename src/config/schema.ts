@@ -4,6 +4,7 @@ import { guardSection } from './sections/guard.js';
 import { kubernetesSection } from './sections/kubernetes.js';
 import { agentSection, collectorsSection, thresholdsSection } from './sections/agent.js';
 import { notifySection } from './sections/notify.js';
+import { pageSection } from './sections/page.js';
 import { runSection } from './sections/run.js';
 import { receiverSection } from './sections/receiver.js';
 import { remediationSection } from './sections/remediation.js';
@@ -22,6 +23,8 @@ export const configSchema = section({
   guard: guardSection.prefault({}),
   /** Absent: the agent runs no notification service. */
   notify: notifySection.optional(),
+  /** The agent's status page at / and its short history (issue #13). */
+  page: pageSection.prefault({}),
   run: runSection.prefault({}),
   receiver: receiverSection.prefault({}),
   remediation: remediationSection.prefault({}),

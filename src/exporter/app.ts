@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Registry } from 'prom-client';
 import type { CollectorRunner } from '../collectors/runner.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
@@ -10,6 +10,8 @@ export interface ExporterOptions {
   readonly extraRegistries: readonly Registry[];
   readonly version: string;
   readonly logger: Logger;
+  /** Serves GET / instead of the landing page (the status page, issue #13). */
+  readonly home?: RequestHandler;
 }
 
 const LANDING = (version: string): string => `<!doctype html>
@@ -35,9 +37,9 @@ export const METRICS_PATH = '/metrics';
 export function createExporterApp(opts: ExporterOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.get('/', (_req, res) => {
+  app.get('/', opts.home ?? ((_req, res) => {
     res.type('html').send(LANDING(opts.version));
-  });
+  }));
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok\n');
   });

@@ -9,6 +9,7 @@ import type { Notifier, SendResult, Sleep } from './notifier.js';
 import { realSleep } from './notifier.js';
 import { createLogNotifier } from './notifiers/log.js';
 import { createSlackNotifier, redactUrl } from './notifiers/slack.js';
+import { buildEmailNotifier } from './email-setup.js';
 import { Outbox } from './outbox.js';
 
 export interface NotificationServiceOptions {
@@ -140,7 +141,9 @@ export function createNotificationService(options: NotificationServiceOptions): 
   const stateDir = options.stateDir ?? config.state_dir;
 
   const webhookUrl = config.slack ? resolveWebhookUrl(config.slack, options.env ?? {}, options.readFile ?? ((p) => readFileSync(p, 'utf8'))) : undefined;
-  const logger = redactingLogger(options.logger, webhookUrl !== undefined ? [webhookUrl] : []);
+  // --- e-mail notifier (issue #13): built from notify.email; its password joins the redacted secrets ---
+  const email = config.email && !options.notifiers ? buildEmailNotifier(config.email, options.readFile ?? ((p) => readFileSync(p, 'utf8'))) : undefined;
+  const logger = redactingLogger(options.logger, [...(webhookUrl !== undefined ? [webhookUrl] : []), ...(email?.secrets ?? [])]);
 
   const notifiers: Notifier[] = options.notifiers
     ? [...options.notifiers]
@@ -158,6 +161,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
               }),
             ]
           : []),
+        ...(email ? [email.notifier] : []),
       ];
   const names = notifiers.map((n) => n.name);
   if (new Set(names).size !== names.length) throw new Error(`notifier names must be unique: ${names.join(', ')}`);

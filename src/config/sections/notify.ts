@@ -68,11 +68,63 @@ export const slackSection = section({
   })
   .transform(({ webhook_url: _inline, ...rest }) => rest);
 
+const EMAIL_ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
+const emailAddress = () => z.string().regex(EMAIL_ADDRESS, { error: 'must be an e-mail address such as oncall@example.com' });
+
+/**
+ * E-mail delivery over SMTP (nodemailer). STARTTLS is required by default; the password is read at start-up
+ * from password_file, never written here (an inline `password` is refused with the fix).
+ */
+export const emailSection = section({
+  /** The SMTP server (submission port 587 with STARTTLS by default). */
+  host: z.string().min(1, { error: 'must be the SMTP server host name, e.g. smtp.example.com' }),
+  port: z.number({ error: 'must be a TCP port number' }).int().min(1).max(65535).default(587),
+  /**
+   * "starttls" (default): plain connect, then STARTTLS, refusing to send without it; "tls": TLS from the first
+   * byte (port 465); "none": no TLS at all (only accepted for a server on loopback).
+   */
+  security: z.enum(['starttls', 'tls', 'none'], { error: 'must be one of starttls, tls, none' }).default('starttls'),
+  /** PEM file with the CA (or self-signed certificate) the server's certificate must chain to; default the system CAs. */
+  ca_file: z.string().min(1).optional(),
+  from: emailAddress(),
+  to: z.array(emailAddress(), { error: 'must be a list of e-mail addresses' }).min(1, { error: 'must list at least one address' }),
+  /** SMTP AUTH user; with password_file. Absent: no AUTH. */
+  username: z.string().min(1).optional(),
+  /** Not allowed: present only to give a clear error instead of "unknown key". */
+  password: z.unknown().optional(),
+  /** A file whose content (trimmed) is the SMTP password, readable only by headroom. */
+  password_file: z.string().min(1).optional(),
+  /** Subject prefix, e.g. "[headroom]". */
+  subject_prefix: z.string().default('[headroom]'),
+  /** Base URL of the agent's page: action mails link to <report_base_url>/incidents/<id>. */
+  report_base_url: z.url({ error: 'must be a URL such as https://gpu-box-1:9632' }).optional(),
+  /** Attach the incident report (Markdown) to action mails when it is readable. */
+  attach_report: z.boolean().default(true),
+  /** One SMTP session is abandoned (and retried) after this long. */
+  request_timeout: duration().prefault('30s'),
+})
+  .superRefine((e, ctx) => {
+    if (e.password !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_file'],
+        message: 'is required instead of an inline password: the SMTP password is a secret; put it in a file readable only by headroom (e.g. /etc/headroom/smtp-password) and set password_file',
+      });
+      return;
+    }
+    if ((e.username === undefined) !== (e.password_file === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [e.username === undefined ? 'username' : 'password_file'], message: 'is required: give username and password_file together (or neither, for a server without AUTH)' });
+    }
+  })
+  .transform(({ password: _inline, ...rest }) => rest);
+
 export const notifySection = section({
   /** The durable outbox (one file per undelivered message, one cursor per notifier). */
   state_dir: z.string().min(1, { error: 'must be a directory path' }).default(DEFAULT_NOTIFY_STATE_DIR),
   /** Absent: notifications go to the log only. */
   slack: slackSection.optional(),
+  /** Absent: no e-mail. Slack and e-mail are each optional and independent. */
+  email: emailSection.optional(),
   retry: section({
     /** Wait after the first failed attempt; doubles per failure, with jitter. */
     initial_backoff: duration().prefault('1s'),
@@ -87,3 +139,4 @@ export const notifySection = section({
 
 export type NotifyConfig = z.infer<typeof notifySection>;
 export type SlackConfig = NonNullable<NotifyConfig['slack']>;
+export type EmailConfig = NonNullable<NotifyConfig['email']>;
