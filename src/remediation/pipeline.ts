@@ -165,10 +165,13 @@ export class RemediationPipeline {
     snap?: Snapshot,
     candidates?: readonly number[],
     extra: Record<string, unknown> = {},
+    /** The action ran (and failed): the refusal record keeps counting against the rate limit. */
+    counted = false,
   ): Outcome {
     const now = this.deps.now();
     this.deps.metrics.refusal(code, trigger.source);
-    this.deps.state.set({ key: trigger.key, state: 'refused', at: now.getTime() });
+    if (counted) this.deps.state.set({ key: trigger.key, state: 'refused', at: now.getTime(), counted: true }, true);
+    else this.deps.state.set({ key: trigger.key, state: 'refused', at: now.getTime() });
     this.audit({
       source: trigger.source,
       event: 'refusal',
@@ -245,7 +248,7 @@ export class RemediationPipeline {
       deps.metrics.action(plan.action, 'error', trigger.source);
       this.audit({ source: trigger.source, event: 'action', reasonCode: 'error', reason: `${plan.action} failed: ${message}`, alertName: trigger.alertName, key: trigger.key, action: plan.action, dryRun, target: plan.target });
       deps.logger.error('remediation action failed', { action: plan.action, error: message });
-      return this.refuse(trigger, 'action_failed', `${plan.action} failed: ${message}`, before);
+      return this.refuse(trigger, 'action_failed', `${plan.action} failed: ${message}`, before, undefined, {}, !dryRun);
     }
     cache.clear();
     const after = cache.get(snapReq);

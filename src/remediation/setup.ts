@@ -16,7 +16,7 @@ import type { FileReader } from '../procfs/file-reader.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
-import { RemediationPipeline } from './pipeline.js';
+import { RemediationPipeline, type PipelineDeps } from './pipeline.js';
 import { LiveSnapshotReader, type SnapshotReader } from './snapshot.js';
 
 /** What the remediation stack needs from the outside world; only entry points (agent, bench) build this. */
@@ -39,6 +39,8 @@ export interface RemediationSetupOptions {
   readonly registry: Registry;
   /** Replaces the live snapshot reader (tests and benchmarks restrict the process table). */
   readonly snapshots?: SnapshotReader;
+  /** The actions by name (ACTIONS unless a test injects others). */
+  readonly actions?: PipelineDeps['actions'];
   /** Overrides of action timing (tests). */
   readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
 }
@@ -100,6 +102,7 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     refusalRecheckMs: cfg.refusal_recheck_after,
     snapshots,
     actionEnv,
+    ...(o.actions ? { actions: o.actions } : {}),
     now: o.now,
     audit,
     state,
