@@ -17,7 +17,7 @@ import { stopChild, waitExit } from './lib/children.js';
 import { parseNodeOptions } from './lib/headroom.js';
 import { CLOCK_TICKS_PER_SECOND, residentBytes, statTimes } from './lib/proc.js';
 import { BENCH_TOKEN, type LoadCommand, type LoadResult, type ServerCommand, type ServerMessage } from './lib/receiver-protocol.js';
-import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { AGENT_NODE_FLAGS } from '../src/agent/node-flags.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const MIB = 1024 * 1024;

@@ -1,4 +1,4 @@
-import type { RemediationAction } from '../notify/events.js';
+import type { ActionResult, RemediationAction } from '../domain/remediation.js';
 import type { Plan, ProcessIdentity } from '../policy/types.js';
 
 /** Processes as actions see them: identity checks and signals (never by name, never a shell). */
@@ -46,7 +46,7 @@ export interface ActionEnv {
   readonly protectSshd: { readonly oomScoreAdj: number; readonly memoryLowBytes?: number };
 }
 
-export type ActionResult = 'success' | 'partial' | 'failed' | 'dry_run';
+export type { ActionResult } from '../domain/remediation.js';
 
 /** What an action did, with before/after numbers (bytes, counts) for the audit log and incident report. */
 export interface ActionReport {

@@ -11,7 +11,7 @@ import { CgroupFs } from '../procfs/cgroupfs.js';
 import { NodeFileReader } from '../procfs/file-reader.js';
 import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
 import type { NotificationSink } from '../notify/events.js';
-import type { World } from '../cli/world.js';
+import type { World } from '../domain/world.js';
 
 export interface RunningAgent {
   readonly url: string;

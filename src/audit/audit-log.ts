@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { DecisionSource } from '../notify/events.js';
+import type { DecisionSource } from '../domain/remediation.js';
 
 /** What happened to a request, alert or guard crossing. */
 export type AuditEvent = 'rejected' | 'duplicate' | 'refusal' | 'action' | 'notified' | 'protect';

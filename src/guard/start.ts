@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Registry } from 'prom-client';
-import type { World } from '../cli/world.js';
+import type { World } from '../domain/world.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { errorMessage } from '../logging/logger.js';
 import type { NotificationSink } from '../notify/events.js';

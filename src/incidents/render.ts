@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../config/units.js';
-import type { MemorySummary } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
 import type { IncidentRecord } from './types.js';
 
 const DAY_MS = 86_400_000;

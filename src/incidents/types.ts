@@ -1,4 +1,5 @@
-import type { DecisionSource, MemorySummary, ProcessSummary, RemediationAction } from '../notify/events.js';
+import type { DecisionSource, RemediationAction } from '../domain/remediation.js';
+import type { MemorySummary, ProcessSummary } from '../domain/summaries.js';
 
 /** One remediation, as stored in incidents/index.jsonl and rendered to incidents/<id>.md. */
 export interface IncidentRecord {

@@ -1,4 +1,7 @@
-import type { MemorySummary, RemediationAction } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
+import type { AlertTarget, PlanTarget, RemediationAction } from '../domain/remediation.js';
+
+export type { AlertTarget, PlanTarget, ProcessIdentity } from '../domain/remediation.js';
 import type { ProcessTable } from '../procfs/process-table.js';
 
 /**
@@ -84,38 +87,11 @@ export interface PolicySettings {
   };
 }
 
-/** What an alert (or a guard crossing) points at. */
-export type AlertTarget =
-  | { readonly kind: 'process'; readonly pid: number; readonly startTime: string }
-  | { readonly kind: 'cgroup'; readonly path: string }
-  /** Rank victims; `within` restricts them to one cgroup (the guard watching a cgroup as its machine). */
-  | { readonly kind: 'host'; readonly within?: string };
-
 /** What decide() is asked about. */
 export interface DecisionRequest {
   readonly alertName: string;
   readonly target: AlertTarget;
 }
-
-/** Identity of one process: PIDs are reused, (pid, start time) is not. */
-export interface ProcessIdentity {
-  readonly pid: number;
-  readonly startTime: string;
-}
-
-export type PlanTarget =
-  | {
-      readonly kind: 'process';
-      readonly root: ProcessIdentity;
-      /** Root first, then descendants, at decision time. */
-      readonly tree: readonly ProcessIdentity[];
-      readonly comm: string;
-      readonly cmdline: readonly string[];
-      /** The root's memory cgroup, when known (throttle acts on it). */
-      readonly cgroup?: string;
-    }
-  | { readonly kind: 'cgroup'; readonly path: string; readonly pids: readonly number[] }
-  | { readonly kind: 'host' };
 
 export interface Plan {
   readonly kind: 'plan';

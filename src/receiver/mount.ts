@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { Registry } from 'prom-client';
-import type { World } from '../cli/world.js';
+import type { World } from '../domain/world.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import type { NotificationSink } from '../notify/events.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';

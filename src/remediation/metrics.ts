@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { DecisionSource } from '../notify/events.js';
+import type { DecisionSource } from '../domain/remediation.js';
 
 /** What the pipeline counts. */
 export interface RemediationMetrics {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { MemorySummary } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
 import type { Snapshot, CgroupFacts, ProcessDetailsLite } from '../policy/types.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
 import { classifyReadError, type FileReader } from '../procfs/file-reader.js';

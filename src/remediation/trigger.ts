@@ -1,4 +1,4 @@
-import type { DecisionSource } from '../notify/events.js';
+import type { DecisionSource } from '../domain/remediation.js';
 import type { RefusalCode } from '../policy/types.js';
 import type { TargetResult } from '../policy/targets.js';
 
