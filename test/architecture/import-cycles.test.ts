@@ -1,13 +1,13 @@
 /**
- * Lists import cycles between the folders (and files) of src/: `npx tsx scripts/import-cycles.ts [--files]`.
- * Exits 1 when there is one. Type-only imports count too: a cycle of types is still a cycle of meaning.
+ * Dependencies point one way (DEVELOPERS.md): no import cycle between the folders of src/, nor between its
+ * files. Type-only imports count too: a cycle of types is still a cycle of meaning.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 
-const SRC = resolve(fileURLToPath(new URL('../src', import.meta.url)));
-const byFile = process.argv.includes('--files');
+const SRC = resolve(fileURLToPath(new URL('../../src', import.meta.url)));
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -17,18 +17,20 @@ function walk(dir: string): string[] {
 }
 
 /** The node a file belongs to: its folder under src/ (src/notify/render/slack.ts → notify), or the file. */
-function node(file: string): string {
+function node(file: string, byFile: boolean): string {
   const rel = relative(SRC, file);
   return byFile ? rel : (rel.split('/')[0] ?? rel);
 }
 
+/** Every strongly connected component of more than one node, each with the imports that close it. */
+export function importCycles(byFile: boolean): string[] {
 const edges = new Map<string, Set<string>>();
 for (const file of walk(SRC)) {
   const text = readFileSync(file, 'utf8');
   for (const m of text.matchAll(/(?:import|export)[^'"]*?from\s+'(\.[^']+)'/g)) {
     const target = resolve(dirname(file), (m[1] as string).replace(/\.js$/, '.ts'));
-    const a = node(file);
-    const b = node(target);
+    const a = node(file, byFile);
+    const b = node(target, byFile);
     if (a === b) continue;
     if (!edges.has(a)) edges.set(a, new Set());
     edges.get(a)?.add(b);
@@ -65,10 +67,17 @@ function connect(v: string): void {
   }
 }
 for (const v of edges.keys()) if (!idx.has(v)) connect(v);
-for (const c of components) {
+return components.map((c) => {
   const inside = new Set(c);
-  const links = c.flatMap((a) => [...(edges.get(a) ?? [])].filter((b) => inside.has(b)).map((b) => `${a} → ${b}`));
-  console.log(`cycle among ${c.join(', ')}:\n  ${links.join('\n  ')}`);
+  return c.flatMap((a) => [...(edges.get(a) ?? [])].filter((b) => inside.has(b)).map((b) => `${a} → ${b}`)).join(', ');
+});
 }
-console.log(`${components.length} import cycle(s) between ${byFile ? 'files' : 'folders'} of src/`);
-process.exitCode = components.length > 0 ? 1 : 0;
+
+describe('imports point one way', () => {
+  it('no cycle between the folders of src/', () => {
+    expect(importCycles(false)).toEqual([]);
+  });
+  it('no cycle between the files of src/', () => {
+    expect(importCycles(true)).toEqual([]);
+  });
+});
