@@ -11,7 +11,7 @@ import type { ProcFs } from '../procfs/procfs.js';
 import { guardTrigger } from '../remediation/pipeline.js';
 import { createLiveRemediation } from '../remediation/live.js';
 import type { Remediation } from '../remediation/setup.js';
-import { abortableSleep, runGuard, type GuardTrigger } from './guard.js';
+import { abortableSleep, runGuard, type GuardCrossing } from './guard.js';
 import { readCgroupReading, readHostReading, type GuardReading } from './reading.js';
 
 export interface RunningGuard {
@@ -84,7 +84,7 @@ export function startGuard(
   }
   const hardened = g.harden_self ? hardenSelf(world, io.proc, (p, t) => writeFileSync(p, t)) : [];
   const controller = new AbortController();
-  const remediate = async (t: GuardTrigger): Promise<void> => {
+  const remediate = async (t: GuardCrossing): Promise<void> => {
     const outcome = await pipeline.handle(guardTrigger({ at: t.crossedAt, scope: t.watchCgroup, alertName: 'HeadroomGuard' }));
     const doneMs = world.monotonic() * 1000;
     world.logger.warn('guard decision', {

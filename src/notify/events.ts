@@ -15,6 +15,8 @@ interface Base {
   /** Unique per notification; used for idempotent delivery from the outbox. */
   readonly id: string;
   readonly host: string;
+  /** What kind of machine the host is ("Google Compute Engine (VM), Debian 12, 8 CPUs"), read once at agent start. */
+  readonly machine?: string;
   /** When the event happened (ISO 8601). */
   readonly at: string;
   readonly alertName: string;
