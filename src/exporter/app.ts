@@ -10,6 +10,11 @@ export interface ExporterOptions {
   readonly extraRegistries: readonly Registry[];
   readonly version: string;
   readonly logger: Logger;
+  /**
+   * Hands the event loop back during the scrape's /proc scan (setImmediate in the agent), so the guard and the
+   * receiver never wait behind a scrape. Absent: the scan runs in one go.
+   */
+  readonly yieldToLoop?: () => Promise<void>;
 }
 
 const LANDING = (version: string): string => `<!doctype html>
@@ -40,7 +45,7 @@ export function createExporterApp(opts: ExporterOptions): Express {
   });
   app.get('/metrics', async (_req, res) => {
     try {
-      const result = opts.runner.scrape();
+      const result = opts.yieldToLoop ? await opts.runner.scrapeYielding(opts.yieldToLoop) : opts.runner.scrape();
       const text = await renderFamilies(result.families, opts.extraRegistries);
       res.type('text/plain; version=0.0.4; charset=utf-8').send(text);
     } catch (error) {

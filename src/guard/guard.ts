@@ -69,22 +69,3 @@ export async function runGuard(deps: GuardDeps, signal: AbortSignal): Promise<vo
     await deps.sleep(interval, signal);
   }
 }
-
-/** A sleep that ends early (without error) when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -1,0 +1,72 @@
+import { writeFileSync } from 'node:fs';
+import { hostname, setPriority } from 'node:os';
+import si from 'systeminformation';
+import type { HostFacts } from '../domain/host.js';
+import type { SystemCalls } from '../domain/world.js';
+import { errorMessage, type Logger } from '../logging/logger.js';
+
+/**
+ * The real timers, system calls and host facts the agent's composition root (./agent.ts) wires in. Nothing
+ * else in the agent imports this file: every layer below takes these as arguments (DEVELOPERS.md).
+ */
+
+/** Resolves after `ms`, or at once (without error) when the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Hands the event loop back (timers, I/O callbacks) and resumes right after: how long scans stay polite. */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Signals, kernel control-file writes and CPU priority, for real. */
+export const systemCalls: SystemCalls = {
+  kill: (pid, signal) => process.kill(pid, signal),
+  writeFile: (path, text) => writeFileSync(path, text),
+  setPriority: (pid, priority) => setPriority(pid, priority),
+};
+
+export function machineHostname(): string {
+  return hostname();
+}
+
+/**
+ * What kind of machine this is, from systeminformation, once at agent start (never per scrape): vendor and
+ * model (a cloud VM says so, e.g. "Google Compute Engine"), OS, kernel, CPUs. A fact that cannot be read is
+ * left out; a failure is logged and the agent starts without the facts.
+ */
+export async function readHostFacts(name: string, logger: Logger): Promise<HostFacts> {
+  try {
+    const [system, os, cpu] = await Promise.all([si.system(), si.osInfo(), si.cpu()]);
+    const text = (s: string | undefined): string | undefined => (s === undefined || s.trim() === '' || s.trim() === '-' ? undefined : s.trim());
+    const osName = [text(os.distro), text(os.release)].filter((s) => s !== undefined).join(' ');
+    return {
+      hostname: name,
+      vendor: text(system.manufacturer),
+      model: text(system.model),
+      virtual: system.virtual,
+      os: osName === '' ? undefined : osName,
+      kernel: text(os.kernel),
+      cpus: cpu.cores > 0 ? cpu.cores : undefined,
+      cpuModel: [text(cpu.manufacturer), text(cpu.brand)].filter((s) => s !== undefined).join(' ') || undefined,
+    };
+  } catch (error) {
+    logger.warn('host facts unavailable (systeminformation)', { error: errorMessage(error) });
+    return { hostname: name };
+  }
+}
