@@ -27,7 +27,7 @@ function median(xs: readonly number[]): number {
 async function main(): Promise<void> {
   const latencyRounds = arg('latency-rounds', 20, 200);
   if (latencyRounds > 0) {
-    const latency = await measureGuardLatency({ rounds: latencyRounds, processes: arg('processes', 6000, 10_000), scrapeEveryMs: 1000, log: (l) => console.log(`[guard latency] ${l}`) });
+    const latency = await measureGuardLatency({ rounds: latencyRounds, processes: arg('processes', 6000, 10_000), scrapeEveryMs: arg('scrape-every-ms', 1000, 60_000), log: (l) => console.log(`[guard latency] ${l}`) });
     console.log(summarize(latency));
   }
   const runs: Record<ReplayPath, number> = { guard: arg('guard', 3), prometheus: arg('prometheus', 1) };

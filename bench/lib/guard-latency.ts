@@ -150,7 +150,10 @@ export async function measureGuardLatency(opts: GuardLatencyOptions): Promise<Gu
         const term = Number((await lines.next(/^sigterm (\d+)$/, 30_000, job))[1]);
         const ms = (term - crossed) / 1e6;
         samples.push(ms);
-        log(`round ${round}: crossing → SIGTERM ${ms.toFixed(1)} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+        const decisions = [...agentLog.matchAll(/"msg":"guard decision".*?"crossingToDecisionMs":(\d+),"crossingToDoneMs":(\d+)/g)];
+        const last = decisions[decisions.length - 1];
+        log(`round ${round}: crossing → SIGTERM ${ms.toFixed(1)} ms (agent: its crossing → fired ${last?.[1] ?? '?'} ms, → done ${last?.[2] ?? '?'} ms)`);
       } catch (error) {
         failures.push(`round ${round}: ${error instanceof Error ? error.message : String(error)}`);
       } finally {

@@ -7,8 +7,12 @@ export interface ProcessControl {
   identify(pid: number): (ProcessIdentity & { readonly residentBytes: number }) | undefined;
   /** Sends the signal only when the PID still has this start time (a reused PID is never signalled). */
   signal(id: ProcessIdentity, signal: 'SIGTERM' | 'SIGKILL'): 'sent' | 'gone';
-  /** Live descendants of a process now. */
-  descendants(pid: number): ProcessIdentity[];
+  /**
+   * Live descendants of a process now. With `cgroup` (the process's memory cgroup), only that cgroup's tasks
+   * are read, not all of /proc: children inherit their parent's cgroup, and the guard's time to act must not
+   * grow with the machine's process count.
+   */
+  descendants(pid: number, cgroup?: string): ProcessIdentity[];
   oomScoreAdj(pid: number): number;
   setOomScoreAdj(pid: number, value: number): void;
 }

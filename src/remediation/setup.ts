@@ -86,7 +86,7 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
   const hierarchy = live.memoryHierarchy();
   const bootTime = o.proc.stat().bootTimeSeconds;
   const actionEnv: Omit<ActionEnv, 'dryRun'> = {
-    processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile),
+    processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile, hierarchy === undefined ? undefined : (cg) => o.cgroups.pidsWithin(hierarchy, cg)),
     cgroups: hierarchy === undefined ? undefined : new LiveCgroupControl(hierarchy, o.files, o.writeFile),
     meminfo: () => o.proc.meminfo(),
     writeFile: o.writeFile,
