@@ -199,7 +199,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
   try {
     outbox = Outbox.open({ dir: stateDir, consumers: names, now, logger, onWriteError: (what) => writeErrors.inc({ what }) });
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const reason = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
     throw new ConfigError('notify', [`notify.state_dir: cannot use "${stateDir}" for the outbox (${reason}); give a directory headroom can create and write`]);
   }
   const queueDepth = new Gauge({
