@@ -10,6 +10,6 @@
  *
  * Every way of launching the agent uses exactly this list: bin/headroom, deploy/systemd/headroom-agent.service,
  * Dockerfile, `headroom stack` (src/stack/stack.ts) and the benchmarks (bench/lib/headroom.ts);
- * test/agent/node-flags.test.ts checks the files that cannot import it.
+ * test/cli/node-flags.test.ts checks the files that cannot import it.
  */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--heap-growing-percent=30'];
