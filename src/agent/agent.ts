@@ -85,8 +85,10 @@ export async function startAgent(
   const selfRegistry = new Registry();
   collectDefaultMetrics({ register: selfRegistry, prefix: 'headroom_agent_' });
   const host = config.receiver.host ?? machineHostname();
-  // Once at start, never per scrape (systeminformation spawns helpers and reads DMI).
-  const hostFacts = world.hostFacts ? await world.hostFacts() : await readHostFacts(host, logger);
+  // Once at start, never per scrape (systeminformation spawns helpers and reads DMI); only for the features that
+  // report (an exporter-only agent stays small, docs/benchmarks.md).
+  const reports = config.notify !== undefined || config.receiver.enabled || config.guard.enabled;
+  const hostFacts: HostFacts = world.hostFacts ? await world.hostFacts() : reports ? await readHostFacts(host, logger) : { hostname: host };
 
   // Features load only when configured: an exporter-only agent stays small (see docs/benchmarks.md).
   const notifications = config.notify

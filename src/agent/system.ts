@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import { hostname, setPriority } from 'node:os';
-import si from 'systeminformation';
 import type { HostFacts } from '../domain/host.js';
 import type { SystemCalls } from '../domain/world.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
@@ -52,6 +51,8 @@ export function machineHostname(): string {
  */
 export async function readHostFacts(name: string, logger: Logger): Promise<HostFacts> {
   try {
+    // Loaded here, once: an exporter-only agent never loads it.
+    const si = (await import('systeminformation')).default;
     const [system, os, cpu] = await Promise.all([si.system(), si.osInfo(), si.cpu()]);
     const text = (s: string | undefined): string | undefined => (s === undefined || s.trim() === '' || s.trim() === '-' ? undefined : s.trim());
     const osName = [text(os.distro), text(os.release)].filter((s) => s !== undefined).join(' ');
