@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ActionOutcome, DecisionSource, PlanTarget, ProcessIdentity, RemediationAction } from '../domain/remediation.js';
+import type { ActionOutcome, DecisionSource, PlanTarget, ProcessIdentity, RefusalCode, RemediationAction } from '../domain/remediation.js';
 import type { MemorySummary } from '../domain/summaries.js';
 import { errorMessage } from '../logging/logger.js';
 import { BatchedAppendFile } from './batched-append.js';
@@ -35,7 +35,7 @@ export interface DuplicateEntry extends Common {
 /** A critical trigger that led to no action (RefusalCode, or `error` for an internal failure). */
 export interface RefusalEntry extends Common {
   readonly event: 'refusal';
-  readonly reasonCode: string;
+  readonly reasonCode: RefusalCode | 'error';
   readonly alertName: string;
   readonly key: string;
   readonly fingerprint?: string;

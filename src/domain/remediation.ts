@@ -41,3 +41,22 @@ export type ActionResult = 'success' | 'partial' | 'failed' | 'dry_run';
 
 /** How an attempt ended as the pipeline records it: an action's own result, or `error` when it threw. */
 export type ActionOutcome = ActionResult | 'error';
+
+/** Machine-readable refusal reasons (also the `reason` label of headroom_remediation_refusals_total). */
+export type RefusalCode =
+  | 'bad_label'
+  | 'target_gone'
+  | 'pid_reused'
+  | 'protected'
+  | 'below_minimum'
+  | 'recovered'
+  | 'no_candidate'
+  | 'no_cgroup'
+  | 'action_disabled'
+  | 'rate_limited'
+  | 'cooldown'
+  | 'actions_disabled'
+  | 'not_critical'
+  | 'truncated'
+  | 'target_changed'
+  | 'action_failed';

@@ -1,7 +1,7 @@
 import type { MemorySummary } from '../domain/summaries.js';
-import type { AlertTarget, PlanTarget, RemediationAction } from '../domain/remediation.js';
+import type { AlertTarget, PlanTarget, RefusalCode, RemediationAction } from '../domain/remediation.js';
 
-export type { AlertTarget, PlanTarget, ProcessIdentity } from '../domain/remediation.js';
+export type { AlertTarget, PlanTarget, ProcessIdentity, RefusalCode } from '../domain/remediation.js';
 import type { ProcessTable } from '../procfs/process-table.js';
 
 /**
@@ -102,25 +102,6 @@ export interface Plan {
   /** Resident memory of the target (tree or cgroup usage) at decision time. */
   readonly targetBytes: number;
 }
-
-/** Machine-readable refusal reasons (also the `reason` label of headroom_remediation_refusals_total). */
-export type RefusalCode =
-  | 'bad_label'
-  | 'target_gone'
-  | 'pid_reused'
-  | 'protected'
-  | 'below_minimum'
-  | 'recovered'
-  | 'no_candidate'
-  | 'no_cgroup'
-  | 'action_disabled'
-  | 'rate_limited'
-  | 'cooldown'
-  | 'actions_disabled'
-  | 'not_critical'
-  | 'truncated'
-  | 'target_changed'
-  | 'action_failed';
 
 export interface Refusal {
   readonly kind: 'refusal';
