@@ -3,7 +3,10 @@
  * rate (default 1000/s for 30 s) and prints latency percentiles, status codes, the worker's backlog, and the
  * receiver's memory and CPU. Not a test: nothing is asserted.
  *
- *   npm run bench:receiver [-- --rate 1000 --seconds 30] [--receiver-node-options "--flag ..." | none]
+ *   npm run bench:receiver [-- --rate 1000 --seconds 30] [--busy-neighbour] [--receiver-node-options "--flag ..." | none]
+ *
+ * --busy-neighbour: one more child spins one core for the whole run (bench/lib/spinner.ts; bounded, stopped by
+ * its PID), as a training job next to the agent would.
  *
  * Three processes, so the numbers are the receiver's own: this one coordinates and samples the receiver's
  * VmRSS/VmHWM and CPU from /proc; bench/lib/receiver-server.ts runs the real receiver and pipeline with the
@@ -14,10 +17,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { stopChild, waitExit } from './lib/children.js';
+import { startSpinner } from './lib/spinner.js';
 import { parseNodeOptions } from './lib/headroom.js';
 import { CLOCK_TICKS_PER_SECOND, residentBytes, statTimes } from './lib/proc.js';
 import { BENCH_TOKEN, type LoadCommand, type LoadResult, type ServerCommand, type ServerMessage } from './lib/receiver-protocol.js';
-import { AGENT_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { AGENT_NODE_FLAGS } from '../src/agent/node-flags.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const MIB = 1024 * 1024;
@@ -38,6 +42,7 @@ function nodeFlags(): readonly string[] {
 }
 
 const RATE = numberArg('rate', 1000);
+const BUSY = process.argv.includes('--busy-neighbour');
 const SECONDS = Math.min(numberArg('seconds', 30), 120);
 const FLAGS = nodeFlags();
 
@@ -97,6 +102,7 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       rssMax = Math.max(rssMax, residentBytes(serverPid)?.rss ?? 0);
     }, 100);
+    if (BUSY) children.push(startSpinner(SECONDS + 120));
     const cpu0 = statTimes(serverPid)?.cpuTicks ?? Number.NaN;
     const load = start('./lib/receiver-load.ts', [], children);
     const command: LoadCommand = { type: 'start', port: ready.port, rate: RATE, seconds: SECONDS, token: BENCH_TOKEN };
@@ -113,7 +119,7 @@ async function main(): Promise<void> {
     const f = (ms: number): string => ms.toFixed(2);
     process.stdout.write(
       [
-        `receiver (PID ${serverPid}, node ${FLAGS.join(' ') || '(no flags)'}); load client in its own process (PID ${load.pid ?? '?'})`,
+        `receiver (PID ${serverPid}, node ${FLAGS.join(' ') || '(no flags)'}); load client in its own process (PID ${load.pid ?? '?'})${BUSY ? '; one busy neighbour core (spinner child)' : ''}`,
         `receiver load: ${result.requests} requests in ${result.sendSeconds.toFixed(1)} s (${(result.requests / result.sendSeconds).toFixed(0)}/s, target ${RATE}/s for ${SECONDS} s), ${result.errors} connection errors; client max send lag ${f(result.maxSendLagMs)} ms`,
         `status codes: ${JSON.stringify(result.statuses)}`,
         `latency ms: p50 ${f(result.latencyMs.p50)}  p90 ${f(result.latencyMs.p90)}  p99 ${f(result.latencyMs.p99)}  max ${f(result.latencyMs.max)}`,

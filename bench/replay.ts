@@ -3,14 +3,18 @@
  * the median time from threshold crossing to action for the Prometheus path and the guard path, memory freed,
  * and the agent's CPU while idle and during the incident. Bounded: each replay stops everything it started.
  *
- *   npm run bench:replay -- --guard 5 --prometheus 2
+ * First, the guard's latency under scrape load (bench/lib/guard-latency.ts): crossing → SIGTERM p50/p99 with
+ * 6 000 extra processes and /metrics scraped every second.
+ *
+ *   npm run bench:replay -- --guard 5 --prometheus 2 --latency-rounds 20 --processes 6000
  */
+import { measureGuardLatency, summarize } from './lib/guard-latency.js';
 import { runCrisisReplay, type ReplayPath, type ReplayResult } from '../test/support/replay/scenario.js';
 
-function arg(name: string, fallback: number): number {
+function arg(name: string, fallback: number, max = 20): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 0 || v > 20) throw new Error(`--${name} must be a whole number from 0 to 20`);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new Error(`--${name} must be a whole number from 0 to ${max}`);
   return v;
 }
 
@@ -21,6 +25,11 @@ function median(xs: readonly number[]): number {
 }
 
 async function main(): Promise<void> {
+  const latencyRounds = arg('latency-rounds', 20, 200);
+  if (latencyRounds > 0) {
+    const latency = await measureGuardLatency({ rounds: latencyRounds, processes: arg('processes', 6000, 10_000), scrapeEveryMs: arg('scrape-every-ms', 1000, 60_000), log: (l) => console.log(`[guard latency] ${l}`) });
+    console.log(summarize(latency));
+  }
   const runs: Record<ReplayPath, number> = { guard: arg('guard', 3), prometheus: arg('prometheus', 1) };
   const results: Record<ReplayPath, ReplayResult[]> = { guard: [], prometheus: [] };
   for (const path of ['guard', 'prometheus'] as const) {

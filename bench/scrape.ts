@@ -14,7 +14,7 @@
  *   env:     HEADROOM_BENCH_COUNTS, HEADROOM_BENCH_SCRAPES, HEADROOM_BENCH_WARMUP, HEADROOM_BENCH_PYTHON,
  *            HEADROOM_BENCH_NODE_OPTIONS (V8/Node flags for the headroom agent instead of the shipped ones)
  *
- * headroom runs as shipped: bin/headroom, i.e. node with AGENT_NODE_FLAGS (src/cli/node-flags.ts). An override
+ * headroom runs as shipped: bin/headroom, i.e. node with AGENT_NODE_FLAGS (src/agent/node-flags.ts). An override
  * runs `node <flags> dist/cli/main.js` instead ("none": node without flags).
  *
  * Safety: every process it starts is recorded and stopped by PID (the idle processes by their helper, which

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AGENT_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent/node-flags.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The shipped launcher (package.json "bin"): node with AGENT_NODE_FLAGS and dist/cli/main.js. */

@@ -21,6 +21,7 @@ import { ProcFs } from '../../src/procfs/procfs.js';
 import { loadCredentials } from '../../src/receiver/auth.js';
 import { createReceiver } from '../../src/receiver/index.js';
 import { createRemediation } from '../../src/remediation/setup.js';
+import { yieldToLoop } from '../../src/agent/system.js';
 import { BENCH_TOKEN, type ServerCommand, type ServerMessage } from './receiver-protocol.js';
 
 function send(message: ServerMessage): void {
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
     now: () => new Date(),
     monotonic: () => performance.now() / 1000,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    // As the agent wires it: scans and the worker hand the event loop back (src/agent/agent.ts).
+    yieldToLoop,
     kill: (pid) => {
       throw new Error(`bench: refusing to signal ${pid}`);
     },

@@ -1,4 +1,4 @@
-import type { RemediationAction } from '../notify/events.js';
+import type { ActionResult, RemediationAction } from '../domain/remediation.js';
 import type { Plan, ProcessIdentity } from '../policy/types.js';
 
 /** Processes as actions see them: identity checks and signals (never by name, never a shell). */
@@ -7,8 +7,12 @@ export interface ProcessControl {
   identify(pid: number): (ProcessIdentity & { readonly residentBytes: number }) | undefined;
   /** Sends the signal only when the PID still has this start time (a reused PID is never signalled). */
   signal(id: ProcessIdentity, signal: 'SIGTERM' | 'SIGKILL'): 'sent' | 'gone';
-  /** Live descendants of a process now. */
-  descendants(pid: number): ProcessIdentity[];
+  /**
+   * Live descendants of a process now. With `cgroup` (the process's memory cgroup), only that cgroup's tasks
+   * are read, not all of /proc: children inherit their parent's cgroup, and the guard's time to act must not
+   * grow with the machine's process count.
+   */
+  descendants(pid: number, cgroup?: string): ProcessIdentity[];
   oomScoreAdj(pid: number): number;
   setOomScoreAdj(pid: number, value: number): void;
 }
@@ -46,7 +50,7 @@ export interface ActionEnv {
   readonly protectSshd: { readonly oomScoreAdj: number; readonly memoryLowBytes?: number };
 }
 
-export type ActionResult = 'success' | 'partial' | 'failed' | 'dry_run';
+export type { ActionResult } from '../domain/remediation.js';
 
 /** What an action did, with before/after numbers (bytes, counts) for the audit log and incident report. */
 export interface ActionReport {

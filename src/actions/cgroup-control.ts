@@ -1,13 +1,12 @@
 import { join } from 'node:path';
-import type { MemoryHierarchy } from '../procfs/cgroupfs.js';
-import { classifyReadError, type FileReader } from '../procfs/file-reader.js';
+import { CgroupFs, type MemoryHierarchy } from '../procfs/cgroupfs.js';
+import type { FileReader } from '../procfs/file-reader.js';
 import type { CgroupControl } from './action.js';
-
-const MAX_DEPTH = 16;
 
 /** CgroupControl on a real cgroup file system (the memory hierarchy detected by CgroupFs). */
 export class LiveCgroupControl implements CgroupControl {
   readonly version: 'v1' | 'v2';
+  private readonly cgroups: CgroupFs;
 
   constructor(
     private readonly hierarchy: MemoryHierarchy,
@@ -15,6 +14,8 @@ export class LiveCgroupControl implements CgroupControl {
     private readonly writeFile: (path: string, text: string) => void,
   ) {
     this.version = hierarchy.version;
+    // The recursive PID walk is CgroupFs's (one implementation for actions and snapshots).
+    this.cgroups = new CgroupFs(hierarchy.root, files);
   }
 
   private dir(path: string): string {
@@ -31,20 +32,6 @@ export class LiveCgroupControl implements CgroupControl {
   }
 
   pids(path: string): number[] {
-    return this.collect(this.dir(path), 0);
-  }
-
-  private collect(dir: string, depth: number): number[] {
-    const text = this.files.readOptional(join(dir, 'cgroup.procs')) ?? '';
-    const out = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
-    if (depth >= MAX_DEPTH) return out;
-    let subdirs: string[] = [];
-    try {
-      subdirs = this.files.listSubdirs(dir);
-    } catch (error) {
-      if (classifyReadError(error) !== 'vanished') throw error;
-    }
-    for (const name of subdirs) out.push(...this.collect(join(dir, name), depth + 1));
-    return out;
+    return this.cgroups.pidsWithin(this.hierarchy, path);
   }
 }

@@ -1,4 +1,4 @@
-import type { RemediationAction } from '../notify/events.js';
+import type { RemediationAction } from '../domain/remediation.js';
 import type { Action } from './action.js';
 import { dropCaches } from './drop-caches.js';
 import { protect } from './protect.js';

@@ -17,6 +17,8 @@ export class LiveProcessControl implements ProcessControl {
     private readonly bootTimeSeconds: number,
     private readonly kill: KillFn,
     private readonly writeFile: (path: string, text: string) => void,
+    /** PIDs of a cgroup and its descendants (CgroupFs.pidsWithin); absent without a memory hierarchy. */
+    private readonly pidsWithin?: (cgroup: string) => number[],
   ) {}
 
   identify(pid: number): (ProcessIdentity & { residentBytes: number }) | undefined {
@@ -43,8 +45,9 @@ export class LiveProcessControl implements ProcessControl {
     }
   }
 
-  descendants(pid: number): ProcessIdentity[] {
-    const table = scanProcesses(this.proc, this.bootTimeSeconds, () => undefined);
+  descendants(pid: number, cgroup?: string): ProcessIdentity[] {
+    const scoped = cgroup !== undefined && cgroup !== '/' && this.pidsWithin !== undefined ? this.pidsWithin(cgroup) : undefined;
+    const table = scanProcesses(this.proc, this.bootTimeSeconds, () => undefined, scoped);
     return table
       .subtree(pid)
       .slice(1)

@@ -1,6 +1,7 @@
 import { formatBytes } from '../config/units.js';
 import type { Plan } from '../policy/types.js';
 import type { Action, ActionEnv, ActionReport } from './action.js';
+import { errorMessage } from '../logging/logger.js';
 
 /**
  * Protects a process (sshd at agent start): lowers its oom_score_adj (never raises it) and, on cgroup v2,
@@ -29,7 +30,7 @@ export const protect: Action = {
           steps.push(`oom_score_adj of PID ${id.pid}: ${adjBefore[i]} → ${wanted}`);
         } catch (error) {
           // Lowering needs CAP_SYS_RESOURCE: reported (result "failed"), not thrown, so memory.low still applies.
-          steps.push(`oom_score_adj of PID ${id.pid} not changed: ${error instanceof Error ? error.message : String(error)}`);
+          steps.push(`oom_score_adj of PID ${id.pid} not changed: ${errorMessage(error)}`);
         }
       } else steps.push(`oom_score_adj of PID ${id.pid} already ${adjBefore[i]}`);
     });

@@ -17,8 +17,9 @@ export const stopProcessTree: Action = {
     const root = plan.target.root;
     const members = new Map<string, ProcessIdentity>();
     for (const id of plan.target.tree) members.set(key(id), id);
+    const cgroup = plan.target.cgroup;
     if (env.processes.identify(root.pid)?.startTime === root.startTime) {
-      for (const id of env.processes.descendants(root.pid)) members.set(key(id), id);
+      for (const id of env.processes.descendants(root.pid, cgroup)) members.set(key(id), id);
     }
     const rssBefore = new Map<string, number>();
     for (const [k, id] of members) {
@@ -48,7 +49,7 @@ export const stopProcessTree: Action = {
     let killed = 0;
     if (!exitedOnTerm) {
       // Children forked during the grace period belong to the tree too.
-      for (const id of aliveIds()) for (const child of env.processes.descendants(id.pid)) members.set(key(child), child);
+      for (const id of aliveIds()) for (const child of env.processes.descendants(id.pid, cgroup)) members.set(key(child), child);
       for (const id of aliveIds()) {
         if (env.processes.signal(id, 'SIGKILL') === 'sent') {
           killed += 1;

@@ -1,12 +1,104 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { DecisionSource } from '../notify/events.js';
+import { readFileSync } from 'node:fs';
+import type { ActionOutcome, DecisionSource, PlanTarget, ProcessIdentity, RefusalCode, RemediationAction } from '../domain/remediation.js';
+import type { MemorySummary } from '../domain/summaries.js';
+import { errorMessage } from '../logging/logger.js';
+import { BatchedAppendFile } from './batched-append.js';
 
 /** What happened to a request, alert or guard crossing. */
 export type AuditEvent = 'rejected' | 'duplicate' | 'refusal' | 'action' | 'notified' | 'protect';
 
-/** One line of audit.jsonl: every decision, including refusals, duplicates and dry runs. */
-export interface AuditInput {
+interface Common {
+  readonly source: DecisionSource;
+  /** The sentence for people. */
+  readonly reason: string;
+}
+
+/** A webhook request refused before any decision (401, 413, 400, 503). */
+export interface RejectedEntry extends Common {
+  readonly event: 'rejected';
+  /** unauthenticated, oversized, malformed, wrong_version, queue_full, … */
+  readonly reasonCode: string;
+  readonly route: string;
+  readonly status: number;
+  readonly remote?: string;
+}
+
+/** An alert or crossing ignored as a repeat. */
+export interface DuplicateEntry extends Common {
+  readonly event: 'duplicate';
+  readonly reasonCode: 'duplicate';
+  readonly alertName: string;
+  readonly key: string;
+  readonly route?: string;
+}
+
+/** A critical trigger that led to no action (RefusalCode, or `error` for an internal failure). */
+export interface RefusalEntry extends Common {
+  readonly event: 'refusal';
+  readonly reasonCode: RefusalCode | 'error';
+  readonly alertName: string;
+  readonly key: string;
+  readonly fingerprint?: string;
+  readonly memory?: MemorySummary;
+  /** What would have been done (actions disabled). */
+  readonly plan?: { readonly action: RemediationAction; readonly target: PlanTarget };
+}
+
+/** One remediation attempt (derived from the pipeline's ActionRecord). Fsynced before append() returns. */
+export interface ActionEntry extends Common {
+  readonly event: 'action';
+  readonly reasonCode: ActionOutcome;
+  readonly alertName: string;
+  readonly key: string;
+  readonly fingerprint?: string;
+  readonly action: RemediationAction;
+  readonly dryRun: boolean;
+  readonly target: PlanTarget;
+  readonly detail?: string;
+  readonly before?: Readonly<Record<string, number>>;
+  readonly after?: Readonly<Record<string, number>>;
+  readonly freedBytes?: number;
+  readonly actionStartedAt?: string;
+  readonly memoryBefore?: MemorySummary;
+  readonly memoryAfter?: MemorySummary;
+  readonly signalled?: readonly ProcessIdentity[];
+  readonly remaining?: readonly ProcessIdentity[];
+  readonly incidentId?: string;
+  /** The evidence's one-line diagnosis, the capture time spent and what was not captured (issue #11). */
+  readonly diagnosis?: string;
+  readonly evidenceSpentMs?: number;
+  readonly evidenceNotCaptured?: readonly string[];
+}
+
+/** A warning or resolved alert passed on to people. */
+export interface NotifiedEntry extends Common {
+  readonly event: 'notified';
+  readonly reasonCode: 'warning' | 'resolved';
+  readonly alertName: string;
+  readonly key: string;
+  readonly memory?: MemorySummary;
+}
+
+/** protect_sshd at agent start. */
+export interface ProtectEntry extends Common {
+  readonly event: 'protect';
+  readonly reasonCode: ActionOutcome;
+  readonly action?: 'protect';
+  readonly dryRun?: boolean;
+  readonly detail?: string;
+  readonly before?: Readonly<Record<string, number>>;
+  readonly after?: Readonly<Record<string, number>>;
+}
+
+/** One line of audit.jsonl as written: every decision, including refusals, duplicates and dry runs. */
+export type AuditRecord = RejectedEntry | DuplicateEntry | RefusalEntry | ActionEntry | NotifiedEntry | ProtectEntry;
+
+/**
+ * One line of audit.jsonl as read back: every field any kind of line has, typed, optional where some kinds
+ * lack it (tests and tooling read lines without switching on `event` first).
+ */
+export interface AuditEntry {
+  readonly ts: string;
   readonly source: DecisionSource;
   readonly event: AuditEvent;
   /** Machine-readable reason (refusal code, rejection reason, notification kind, action result). */
@@ -15,85 +107,58 @@ export interface AuditInput {
   readonly alertName?: string;
   readonly key?: string;
   readonly route?: string;
-  readonly [field: string]: unknown;
-}
-
-export interface AuditEntry extends AuditInput {
-  readonly ts: string;
+  readonly status?: number;
+  readonly remote?: string;
+  readonly fingerprint?: string;
+  readonly memory?: MemorySummary;
+  readonly plan?: RefusalEntry['plan'];
+  readonly action?: RemediationAction;
+  readonly dryRun?: boolean;
+  readonly target?: PlanTarget;
+  readonly detail?: string;
+  readonly before?: Readonly<Record<string, number>>;
+  readonly after?: Readonly<Record<string, number>>;
+  readonly freedBytes?: number;
+  readonly actionStartedAt?: string;
+  readonly memoryBefore?: MemorySummary;
+  readonly memoryAfter?: MemorySummary;
+  readonly signalled?: readonly ProcessIdentity[];
+  readonly remaining?: readonly ProcessIdentity[];
+  readonly incidentId?: string;
 }
 
 export interface AuditSink {
   append(entry: AuditEntry): void;
 }
 
+/** Stamps a record with its time: what the pipeline and the receiver append. */
+export function stamped(at: Date, record: AuditRecord): AuditEntry {
+  return { ts: at.toISOString(), ...record };
+}
+
 /**
- * Append-only JSON-lines audit log on an O_APPEND descriptor. Non-action lines appended during one task of the
- * event loop (one request, one decision of the worker) are written together, in append order, by one write(2)
- * in a microtask right after that task's synchronous code — before any code awaiting it resumes, so a reader
- * that awaited the decision sees its lines. An action entry first writes what is pending, then itself, and is
- * fsynced before append() returns: actions stay durable. A crash of the process can lose at most the
- * non-action lines of the current task (those were never fsynced anyway). A failed deferred write is thrown
- * by the next append() or close(), never dropped silently.
+ * Append-only JSON-lines audit log (a BatchedAppendFile): non-action lines of one event-loop task go out in
+ * one write(2) right after the task; an action line is written with everything pending before it and fsynced
+ * before append() returns. A crash can lose at most the non-action lines of the current task.
  */
 export class FileAuditLog implements AuditSink {
-  private fd: number | undefined;
-  private pending: string[] = [];
-  private scheduled = false;
-  private failure: Error | undefined;
+  private readonly file: BatchedAppendFile;
 
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-    this.fd = openSync(path, 'a', 0o640);
+    this.file = new BatchedAppendFile(path, 'audit log');
   }
 
   append(entry: AuditEntry): void {
-    if (this.fd === undefined) throw new Error(`audit log ${this.path} is closed`);
-    this.throwFailure();
-    this.pending.push(`${JSON.stringify(entry)}\n`);
-    if (entry.event === 'action') {
-      this.flush();
-      fsyncSync(this.fd);
-    } else {
-      if (!this.scheduled) {
-        this.scheduled = true;
-        queueMicrotask(() => this.flushDeferred());
-      }
-    }
+    this.file.append(JSON.stringify(entry), entry.event === 'action');
   }
 
   /** Writes the lines still pending (tests, shutdown). */
   flush(): void {
-    if (this.pending.length === 0 || this.fd === undefined) return;
-    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
-    this.pending = [];
-    writeSync(this.fd, text);
+    this.file.flush();
   }
 
   close(): void {
-    try {
-      this.flush();
-      this.throwFailure();
-    } finally {
-      if (this.fd !== undefined) closeSync(this.fd);
-      this.fd = undefined;
-    }
-  }
-
-  private flushDeferred(): void {
-    this.scheduled = false;
-    try {
-      this.flush();
-    } catch (error) {
-      // Kept for the next append()/close() to throw: a deferred write has no caller to report to.
-      this.failure = new Error(`audit log ${this.path}: write failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-  }
-
-  private throwFailure(): void {
-    if (this.failure === undefined) return;
-    const failure = this.failure;
-    this.failure = undefined;
-    throw failure;
+    this.file.close();
   }
 }
 
@@ -106,7 +171,7 @@ export function readAuditLog(path: string): AuditEntry[] {
     try {
       out.push(JSON.parse(line) as AuditEntry);
     } catch (error) {
-      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: not JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+      if (i < lines.length - 2) throw new Error(`${path}:${i + 1}: not JSON (${errorMessage(error)})`, { cause: error });
     }
   });
   return out;

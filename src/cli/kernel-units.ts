@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_KERNEL_UNITS, type KernelUnits } from '../procfs/procfs.js';
+import { errorMessage } from '../logging/logger.js';
 
 /**
  * The page size of this machine (getconf PAGESIZE; 4096 when getconf is missing). CLK_TCK is 100 on every
@@ -11,7 +12,7 @@ export function detectKernelUnits(): KernelUnits {
     const out = execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8', timeout: 2000 }).trim();
     if (/^\d+$/.test(out)) pageSizeBytes = Number(out);
   } catch (error) {
-    process.emitWarning(`getconf PAGESIZE failed (${error instanceof Error ? error.message : String(error)}); assuming 4096`);
+    process.emitWarning(`getconf PAGESIZE failed (${errorMessage(error)}); assuming 4096`);
   }
   return { pageSizeBytes, clockTicksPerSecond: 100 };
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load.js';
-import { createLogger } from '../logging/logger.js';
+import { errorMessage, createLogger } from '../logging/logger.js';
 import { registerAgent } from './commands/agent.js';
 import { registerConfig } from './commands/config.js';
 import { registerIncidents } from './commands/incidents.js';
@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
       world.stderr.write(`headroom: ${error.message}\n`);
       return EXIT.usage;
     }
-    const detail = error instanceof Error ? error.message : String(error);
+    const detail = errorMessage(error);
     world.stderr.write(`headroom: ${detail}\n`);
     return EXIT.failure;
   }
@@ -78,7 +78,7 @@ main(process.argv).then(
     setImmediate(() => process.exit(code));
   },
   (error: unknown) => {
-    process.stderr.write(`headroom: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`headroom: ${errorMessage(error)}\n`);
     process.exit(EXIT.failure);
   },
 );

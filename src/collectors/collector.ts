@@ -50,6 +50,8 @@ export interface ScrapeContext {
 /** One source of metrics. Collectors are listed in ./index.ts and run by ./runner.ts. */
 export interface Collector {
   readonly name: CollectorName;
+  /** Uses ctx.processes(): the agent then scans /proc before the scrape, handing the event loop back as it goes. */
+  readonly readsProcesses?: boolean;
   collect(ctx: ScrapeContext): CollectorOutput;
 }
 

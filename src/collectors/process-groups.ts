@@ -130,6 +130,7 @@ export function createProcessGroupsCollector(): Collector {
   let compiled: CompiledMatcher[] = [];
   return {
     name: 'process_groups',
+    readsProcesses: true,
     collect(ctx: ScrapeContext): CollectorOutput {
       const cfg = ctx.config.collectors.process_groups;
       if (compiledFor !== cfg.matchers) {

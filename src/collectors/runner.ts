@@ -1,11 +1,12 @@
 import type { HeadroomConfig } from '../config/schema.js';
+import { errorMessage } from '../logging/logger.js';
 import type { CgroupFs } from '../procfs/cgroupfs.js';
 import type { FileReader, ReadFailure } from '../procfs/file-reader.js';
 import type { Meminfo } from '../procfs/parse/meminfo.js';
 import { readKubePodIndex, type KubePodIndex } from '../procfs/kube-pods.js';
 import { parsePasswd } from '../procfs/parse/pid-misc.js';
 import type { ProcFs } from '../procfs/procfs.js';
-import { scanProcesses, type ProcessTable } from '../procfs/process-table.js';
+import { scanProcesses, scanProcessesYielding, type ProcessTable } from '../procfs/process-table.js';
 import { family, type Collector, type MetricFamily, type ScrapeContext } from './collector.js';
 
 /** A monotonic clock in seconds (performance.now()/1000 in production, a fake in the golden test). */
@@ -75,16 +76,44 @@ export class CollectorRunner {
     return name;
   }
 
+  /** One scrape, synchronously (the golden test, the benchmarks). */
   scrape(): ScrapeResult {
+    return this.run(undefined);
+  }
+
+  /**
+   * One scrape whose /proc scan hands the event loop back every few milliseconds (the agent's /metrics): the
+   * guard and the receiver never wait behind a scrape (docs/guard.md). The rest of the scrape (a few small
+   * reads, the top processes' details) stays synchronous.
+   */
+  async scrapeYielding(yieldToLoop: () => Promise<void>): Promise<ScrapeResult> {
+    const disabled = new Set<string>(this.sources.config.collectors.disabled);
+    if (!this.collectors.some((c) => !disabled.has(c.name) && c.readsProcesses === true)) return this.run(undefined);
+    const pending: ReadFailure[] = [];
+    const start = this.clock();
+    const boot = this.sources.proc.stat().bootTimeSeconds;
+    const table = await scanProcessesYielding(this.sources.proc, boot, (r) => pending.push(r), yieldToLoop);
+    return this.run({ table, seconds: this.clock() - start, skipped: pending, bootTimeSeconds: boot });
+  }
+
+  private run(prefetched: { table: ProcessTable; seconds: number; skipped: readonly ReadFailure[]; bootTimeSeconds: number } | undefined): ScrapeResult {
     const { config, proc, cgroups } = this.sources;
     let current = '';
     const skip = (reason: ReadFailure): void => {
       const key = `${current}\u0000${reason}`;
       this.skipped.set(key, (this.skipped.get(key) ?? 0) + 1);
     };
-    const bootTimeSeconds = memo(() => proc.stat().bootTimeSeconds);
+    const bootTimeSeconds = prefetched ? () => prefetched.bootTimeSeconds : memo(() => proc.stat().bootTimeSeconds);
     const meminfo = memo((): Meminfo => proc.meminfo());
-    const processes = memo((): ProcessTable => scanProcesses(proc, bootTimeSeconds(), skip));
+    // A prefetched scan is charged, with its skips, to the first collector that asks for the table, as a
+    // synchronous scan would be.
+    let scanSeconds = 0;
+    const processes = memo((): ProcessTable => {
+      if (prefetched === undefined) return scanProcesses(proc, bootTimeSeconds(), skip);
+      prefetched.skipped.forEach(skip);
+      scanSeconds = prefetched.seconds;
+      return prefetched.table;
+    });
     const kubePods = memo((): KubePodIndex => readKubePodIndex(this.sources.files, config.kubernetes.pod_logs_dir));
     const ctx: ScrapeContext = {
       config,
@@ -105,9 +134,10 @@ export class CollectorRunner {
       if (disabled.has(collector.name)) continue;
       current = collector.name;
       const start = this.clock();
+      const charged = scanSeconds;
       try {
         const out = collector.collect(ctx);
-        const durationSeconds = this.clock() - start;
+        const durationSeconds = this.clock() - start + (scanSeconds - charged);
         if (out.kind === 'data') {
           families.push(...out.families);
           reports.push({ name: collector.name, durationSeconds, success: true });
@@ -118,9 +148,9 @@ export class CollectorRunner {
         this.onCollectorError(collector.name, error);
         reports.push({
           name: collector.name,
-          durationSeconds: this.clock() - start,
+          durationSeconds: this.clock() - start + (scanSeconds - charged),
           success: false,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         });
       }
     }

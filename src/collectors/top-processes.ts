@@ -91,6 +91,7 @@ interface Exported {
 /** The largest processes and process trees, with labels that identify each process exactly. */
 export const topProcessesCollector: Collector = {
   name: 'top_processes',
+  readsProcesses: true,
   collect(ctx: ScrapeContext): CollectorOutput {
     const cfg = ctx.config.collectors.top_processes;
     const memTotal = ctx.meminfo().get('MemTotal') ?? 0;

@@ -52,7 +52,7 @@ const key = (id: ProcessIdentity): string => `${id.pid}@${id.startTime}`;
 function thawingControl(inner: ProcessControl, frozen: Map<string, ProcessIdentity>, pause: EvidenceDeps['pause'], notes: string[]): ProcessControl {
   return {
     identify: (pid) => inner.identify(pid),
-    descendants: (pid) => inner.descendants(pid),
+    descendants: (pid, cgroup) => inner.descendants(pid, cgroup),
     oomScoreAdj: (pid) => inner.oomScoreAdj(pid),
     setOomScoreAdj: (pid, v) => inner.setOomScoreAdj(pid, v),
     signal(id, signal) {

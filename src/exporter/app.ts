@@ -12,6 +12,11 @@ export interface ExporterOptions {
   readonly logger: Logger;
   /** Serves GET / instead of the landing page (the status page, issue #13). */
   readonly home?: RequestHandler;
+  /**
+   * Hands the event loop back during the scrape's /proc scan (setImmediate in the agent), so the guard and the
+   * receiver never wait behind a scrape. Absent: the scan runs in one go.
+   */
+  readonly yieldToLoop?: () => Promise<void>;
 }
 
 const LANDING = (version: string): string => `<!doctype html>
@@ -45,7 +50,7 @@ export function createExporterApp(opts: ExporterOptions): Express {
   });
   app.get(METRICS_PATH, async (_req, res) => {
     try {
-      const result = opts.runner.scrape();
+      const result = opts.yieldToLoop ? await opts.runner.scrapeYielding(opts.yieldToLoop) : opts.runner.scrape();
       const text = await renderFamilies(result.families, opts.extraRegistries);
       res.type('text/plain; version=0.0.4; charset=utf-8').send(text);
     } catch (error) {

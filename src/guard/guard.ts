@@ -2,10 +2,10 @@ import type { Logger } from '../logging/logger.js';
 import { errorMessage } from '../logging/logger.js';
 import { nextPollInterval } from './interval.js';
 import type { GuardReading } from './reading.js';
-import { evaluateTrigger, type TriggerSettings, type TriggerState } from './trigger.js';
+import { evaluateCrossing, type CrossingSettings, type CrossingState } from './crossing.js';
 
-/** What the guard hands to remediation when it fires. */
-export interface GuardTrigger {
+/** What the guard hands to remediation when it fires: one threshold crossing (the pipeline turns it into a Trigger). */
+export interface GuardCrossing {
   readonly cause: 'low_memory' | 'memory_pressure';
   readonly reason: string;
   readonly reading: GuardReading;
@@ -20,31 +20,31 @@ export interface GuardTrigger {
 
 export interface GuardDeps {
   readonly read: () => GuardReading;
-  readonly settings: TriggerSettings & { readonly minIntervalMs: number; readonly maxIntervalMs: number };
+  readonly settings: CrossingSettings & { readonly minIntervalMs: number; readonly maxIntervalMs: number };
   readonly watchCgroup?: string;
   /** Monotonic milliseconds. */
   readonly monotonicMs: () => number;
   readonly now: () => Date;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Runs the shared remediation pipeline; resolves when the decision (and any action) is done. */
-  readonly remediate: (trigger: GuardTrigger) => Promise<void>;
+  readonly remediate: (crossing: GuardCrossing) => Promise<void>;
   readonly logger: Logger;
 }
 
 /**
- * The local guard loop: read → evaluate (pure) → remediate, with a poll interval that adapts to the distance
+ * The local guard loop: read → evaluate the crossing (pure) → remediate, with a poll interval that adapts to the distance
  * from the threshold (about 100 ms near it, up to 1 s far from it). Runs until the signal aborts. A failed
  * read or remediation is logged and the loop goes on: the guard must outlive a bad moment.
  */
 export async function runGuard(deps: GuardDeps, signal: AbortSignal): Promise<void> {
   const s = deps.settings;
-  let state: TriggerState = {};
+  let state: CrossingState = {};
   while (!signal.aborted) {
     let interval = s.minIntervalMs;
     try {
       const reading = deps.read();
       const nowMs = deps.monotonicMs();
-      const verdict = evaluateTrigger(state, reading, nowMs, s);
+      const verdict = evaluateCrossing(state, reading, nowMs, s);
       state = verdict.state;
       interval = nextPollInterval(reading.availableRatio, s.availableBelow, s.minIntervalMs, s.maxIntervalMs);
       if (verdict.fire) {
@@ -68,23 +68,4 @@ export async function runGuard(deps: GuardDeps, signal: AbortSignal): Promise<vo
     }
     await deps.sleep(interval, signal);
   }
-}
-
-/** A sleep that ends early (without error) when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

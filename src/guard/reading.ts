@@ -1,4 +1,4 @@
-import type { MemorySummary } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { cgroupMemory, hostMemory } from '../remediation/snapshot.js';

@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration } from '../config/units.js';
 import { renderEvidenceSection } from '../evidence/render.js';
-import type { MemorySummary } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
 import type { IncidentRecord } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -41,7 +41,7 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
   const verb = rec.dryRun ? 'would have run' : 'ran';
   const lines: string[] = [];
   lines.push(`# Incident ${rec.id}${rec.dryRun ? ' (DRY RUN)' : ''}`, '');
-  lines.push(`**Host**: ${rec.host}  `, `**Alert**: ${rec.alertName} (source: ${rec.source})  `, `**Action**: ${rec.action} — ${rec.result}`, '');
+  lines.push(`**Host**: ${rec.host}  `, ...(rec.machine ? [`**Machine**: ${rec.machine}  `] : []), `**Alert**: ${rec.alertName} (source: ${rec.source})  `, `**Action**: ${rec.action} — ${rec.result}`, '');
   lines.push('## Summary', '');
   lines.push(
     `Memory was at ${pct(rec.memoryBefore.usedRatio)} (${formatBytes(rec.memoryBefore.availableBytes)} available, ${rec.memoryBefore.scope ?? 'host'}). headroom ${verb} **${rec.action}** on ${what}: ${rec.reason}.`,

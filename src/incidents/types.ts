@@ -1,16 +1,19 @@
 import type { Evidence } from '../evidence/types.js';
-import type { DecisionSource, MemorySummary, ProcessSummary, RemediationAction } from '../notify/events.js';
+import type { ActionResult, DecisionSource, RemediationAction } from '../domain/remediation.js';
+import type { MemorySummary, ProcessSummary } from '../domain/summaries.js';
 
 /** One remediation, as stored in incidents/index.jsonl and rendered to incidents/<id>.md. */
 export interface IncidentRecord {
   readonly id: string;
   readonly host: string;
+  /** What kind of machine the host is (src/domain/host.ts describeHost), read once at agent start. */
+  readonly machine?: string;
   readonly source: DecisionSource;
   readonly alertName: string;
   readonly action: RemediationAction;
   readonly dryRun: boolean;
-  /** success, partial, failed, dry_run, error. */
-  readonly result: string;
+  /** success, partial, failed, dry_run. */
+  readonly result: ActionResult;
   readonly reason: string;
   readonly detail: string;
   readonly target: { readonly process?: ProcessSummary; readonly cgroup?: string };

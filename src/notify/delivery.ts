@@ -1,5 +1,6 @@
 import type { Notification } from './events.js';
 import type { Notifier, SendFailure, Sleep } from './notifier.js';
+import { errorMessage } from '../logging/logger.js';
 
 /**
  * The one place that retries (after Alertmanager's RetryStage): exponential backoff with jitter between
@@ -79,7 +80,7 @@ export async function deliver(
       if (result.ok) return { status: 'delivered', attempts: attempt };
       failure = result;
     } catch (error) {
-      failure = { ok: false, retryable: true, reason: `notifier ${notifier.name} threw: ${error instanceof Error ? error.message : String(error)}` };
+      failure = { ok: false, retryable: true, reason: `notifier ${notifier.name} threw: ${errorMessage(error)}` };
     }
     if (deps.signal.aborted || failure.aborted === true) return { status: 'stopped', attempts: attempt };
     if (!failure.retryable) {

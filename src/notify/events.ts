@@ -4,54 +4,19 @@
  * stores it as JSON.
  */
 
-/** One process as people need to see it in a message. */
-export interface ProcessSummary {
-  readonly pid: number;
-  /** The start_time label value (epoch seconds, two decimals): with pid, the process identity. */
-  readonly startTime: string;
-  readonly comm: string;
-  readonly user?: string;
-  /** Already shortened for display. */
-  readonly cmdline: string;
-  readonly residentBytes: number;
-  /** The process plus its descendants. */
-  readonly treeResidentBytes?: number;
-  readonly treeProcesses?: number;
-  readonly runtimeSeconds?: number;
-  readonly cpuSeconds?: number;
-  readonly cgroup?: string;
-  /** kube: the Kubernetes pod the process runs in (names from the kubelet's log directories, else the UID). */
-  readonly pod?: PodSummary;
-}
+import type { MemorySummary, ProcessSummary } from '../domain/summaries.js';
+import type { DecisionSource, RemediationAction } from '../domain/remediation.js';
 
-/** kube: a pod as messages show it. `name` is the pod UID when the name could not be read. */
-export interface PodSummary {
-  readonly namespace?: string;
-  readonly name: string;
-  readonly container?: string;
-}
-
-/** Host (or watched cgroup) memory at one moment. */
-export interface MemorySummary {
-  readonly totalBytes: number;
-  readonly availableBytes: number;
-  /** 1 − available/total. */
-  readonly usedRatio: number;
-  readonly swapTotalBytes?: number;
-  readonly swapUsedBytes?: number;
-  /** What "memory" means here: "host" or "cgroup /path" (the guard can watch a cgroup as its machine). */
-  readonly scope?: string;
-}
-
-export type RemediationAction = 'stop_process_tree' | 'stop_cgroup' | 'throttle' | 'protect' | 'drop_caches';
-
-/** Who decided: the Prometheus → Alertmanager → receiver path, or the agent's local guard. */
-export type DecisionSource = 'receiver' | 'guard';
+// Part of the contract: notifications embed these shared types (they are defined in src/domain/).
+export type { MemorySummary, ProcessSummary } from '../domain/summaries.js';
+export type { DecisionSource, RemediationAction } from '../domain/remediation.js';
 
 interface Base {
   /** Unique per notification; used for idempotent delivery from the outbox. */
   readonly id: string;
   readonly host: string;
+  /** What kind of machine the host is ("Google Compute Engine (VM), Debian 12, 8 CPUs"), read once at agent start. */
+  readonly machine?: string;
   /** When the event happened (ISO 8601). */
   readonly at: string;
   readonly alertName: string;

@@ -34,21 +34,3 @@ export interface SendFailure {
 
 /** Resolves after `ms` or as soon as `signal` aborts, whichever comes first; never rejects. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-/** The real sleep (timers); tests inject their own. */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });

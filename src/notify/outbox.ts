@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../logging/logger.js';
+import { errorMessage, type Logger } from '../logging/logger.js';
 import { NOTIFICATION_KINDS, type Notification } from './events.js';
 
 /**
@@ -41,10 +41,6 @@ function messageFile(seq: number): string {
 
 function cursorFile(name: string): string {
   return `cursor-${name}.json`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Writes `data` to dir/name atomically and durably: temp file, fsync, rename, fsync of the directory. */
@@ -127,7 +123,7 @@ export class Outbox {
       try {
         parsed = JSON.parse(readFileSync(path, 'utf8'));
       } catch (error) {
-        parsed = { error: describe(error) };
+        parsed = { error: errorMessage(error) };
       }
       if (!isRecord(parsed) || parsed.seq !== Number(msg[1])) {
         logger.error('outbox: unreadable message file set aside', { file: path, moved_to: `${path}.corrupt` });
@@ -153,7 +149,7 @@ export class Outbox {
       if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
       this.options.logger.error('outbox: cursor file without a valid seq ignored', { file: path });
     } catch (error) {
-      this.options.logger.error('outbox: unreadable cursor file ignored', { file: path, error: describe(error) });
+      this.options.logger.error('outbox: unreadable cursor file ignored', { file: path, error: errorMessage(error) });
     }
     return undefined;
   }
@@ -171,7 +167,7 @@ export class Outbox {
       this.options.logger.error('outbox: could not store a notification on disk; it is kept in memory only', {
         notification_id: record.id,
         dir: this.options.dir,
-        error: describe(error),
+        error: errorMessage(error),
       });
       this.options.onWriteError?.('message');
     }
@@ -194,7 +190,7 @@ export class Outbox {
       this.options.logger.error('outbox: could not record delivery progress; a restart may re-send', {
         notifier: consumer,
         seq,
-        error: describe(error),
+        error: errorMessage(error),
       });
       this.options.onWriteError?.('cursor');
     }
@@ -222,7 +218,7 @@ export class Outbox {
         unlinkSync(join(this.options.dir, messageFile(record.seq)));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        this.options.logger.error('outbox: could not remove a delivered message', { seq: record.seq, error: describe(error) });
+        this.options.logger.error('outbox: could not remove a delivered message', { seq: record.seq, error: errorMessage(error) });
         this.options.onWriteError?.('remove');
       }
     }

@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ConfigError } from '../config/load.js';
 import type { NotifyConfig, SlackConfig } from '../config/sections/notify.js';
-import type { Logger } from '../logging/logger.js';
+import { errorMessage, type Logger } from '../logging/logger.js';
 import { DEFAULT_RETRY_POLICY, deliver, type RetryPolicy } from './delivery.js';
 import { NOTIFICATION_KINDS, type Notification, type NotificationSink } from './events.js';
 import type { Notifier, SendResult, Sleep } from './notifier.js';
-import { realSleep } from './notifier.js';
 import { createLogNotifier } from './notifiers/log.js';
 import { createSlackNotifier, redactUrl } from './notifiers/slack.js';
 import { buildEmailNotifier } from './email-setup.js';
@@ -20,9 +19,10 @@ export interface NotificationServiceOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Overrides config.state_dir. */
   readonly stateDir?: string;
-  /** Wall clock, epoch ms (give-up age). Default Date.now. */
-  readonly now?: () => number;
-  readonly sleep?: Sleep;
+  /** Wall clock, epoch ms (give-up age, Retry-After dates). */
+  readonly now: () => number;
+  /** Backoff waits and drain() (the composition root passes the real timers). */
+  readonly sleep: Sleep;
   /** Uniform [0, 1) for backoff jitter. Default Math.random. */
   readonly random?: () => number;
   /** Reads webhook_url_file. Default fs.readFileSync(path, 'utf8'). */
@@ -64,7 +64,7 @@ export function resolveWebhookUrl(slack: SlackConfig, env: NodeJS.ProcessEnv, re
     try {
       value = readFile(slack.webhook_url_file).trim();
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+      const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
       throw new ConfigError('notify', [`${key}: cannot read "${slack.webhook_url_file}" (${code}); give a readable file whose only content is the webhook URL`]);
     }
   } else if (slack.webhook_url_env !== undefined) {
@@ -135,8 +135,7 @@ class Wakeup {
  */
 export function createNotificationService(options: NotificationServiceOptions): NotificationService {
   const { config } = options;
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? realSleep;
+  const { now, sleep } = options;
   const random = options.random ?? Math.random;
   const stateDir = options.stateDir ?? config.state_dir;
 
@@ -158,6 +157,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
                 ...(config.slack.username !== undefined ? { username: config.slack.username } : {}),
                 ...(config.slack.icon_emoji !== undefined ? { iconEmoji: config.slack.icon_emoji } : {}),
                 ...(options.fetch ? { fetch: options.fetch } : {}),
+                now,
               }),
             ]
           : []),
@@ -203,7 +203,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
   try {
     outbox = Outbox.open({ dir: stateDir, consumers: names, now, logger, onWriteError: (what) => writeErrors.inc({ what }) });
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const reason = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
     throw new ConfigError('notify', [`notify.state_dir: cannot use "${stateDir}" for the outbox (${reason}); give a directory headroom can create and write`]);
   }
   const queueDepth = new Gauge({
@@ -293,7 +293,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
       const controller = new AbortController();
       const workers = notifiers.map((notifier) =>
         runWorker(notifier, controller.signal).catch((error: unknown) => {
-          logger.error('notification worker failed; messages stay in the outbox', { notifier: notifier.name, error: error instanceof Error ? error.message : String(error) });
+          logger.error('notification worker failed; messages stay in the outbox', { notifier: notifier.name, error: errorMessage(error) });
         }),
       );
       running = { controller, workers };
@@ -309,14 +309,14 @@ export function createNotificationService(options: NotificationServiceOptions): 
     },
     queueDepth: () => outbox.depth(),
     async drain(timeoutMs: number): Promise<boolean> {
-      const deadline = Date.now() + timeoutMs;
-      const controller = new AbortController();
+      const deadline = now() + timeoutMs;
       while (outbox.depth() > 0) {
-        const left = deadline - Date.now();
+        const left = deadline - now();
         if (left <= 0) return false;
-        const timer = setTimeout(() => controller.abort(), left);
-        await wake.wait(controller.signal);
-        clearTimeout(timer);
+        const controller = new AbortController();
+        // Whichever ends first ends the other: a wake-up (progress) or the time left.
+        await Promise.race([wake.wait(controller.signal), sleep(left, controller.signal)]);
+        controller.abort();
       }
       return true;
     },

@@ -1,5 +1,5 @@
 import { formatBytes } from '../config/units.js';
-import type { RemediationAction } from '../notify/events.js';
+import type { RemediationAction } from '../domain/remediation.js';
 import { startTimeLabel, type ProcessEntry } from '../procfs/process-table.js';
 import { protectedInTree } from './protections.js';
 import { describeElsewhere, heldElsewhereBytes } from '../unowned/analysis.js';

@@ -1,5 +1,8 @@
 import type { KubePodIndex } from '../procfs/kube-pods.js';
-import type { MemorySummary, RemediationAction } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
+import type { AlertTarget, PlanTarget, RefusalCode, RemediationAction } from '../domain/remediation.js';
+
+export type { AlertTarget, PlanTarget, ProcessIdentity, RefusalCode } from '../domain/remediation.js';
 import type { ProcessTable } from '../procfs/process-table.js';
 import type { MemoryElsewhere } from '../unowned/analysis.js';
 
@@ -99,38 +102,11 @@ export interface PolicySettings {
   };
 }
 
-/** What an alert (or a guard crossing) points at. */
-export type AlertTarget =
-  | { readonly kind: 'process'; readonly pid: number; readonly startTime: string }
-  | { readonly kind: 'cgroup'; readonly path: string }
-  /** Rank victims; `within` restricts them to one cgroup (the guard watching a cgroup as its machine). */
-  | { readonly kind: 'host'; readonly within?: string };
-
 /** What decide() is asked about. */
 export interface DecisionRequest {
   readonly alertName: string;
   readonly target: AlertTarget;
 }
-
-/** Identity of one process: PIDs are reused, (pid, start time) is not. */
-export interface ProcessIdentity {
-  readonly pid: number;
-  readonly startTime: string;
-}
-
-export type PlanTarget =
-  | {
-      readonly kind: 'process';
-      readonly root: ProcessIdentity;
-      /** Root first, then descendants, at decision time. */
-      readonly tree: readonly ProcessIdentity[];
-      readonly comm: string;
-      readonly cmdline: readonly string[];
-      /** The root's memory cgroup, when known (throttle acts on it). */
-      readonly cgroup?: string;
-    }
-  | { readonly kind: 'cgroup'; readonly path: string; readonly pids: readonly number[] }
-  | { readonly kind: 'host' };
 
 export interface Plan {
   readonly kind: 'plan';
@@ -141,27 +117,6 @@ export interface Plan {
   /** Resident memory of the target (tree or cgroup usage) at decision time. */
   readonly targetBytes: number;
 }
-
-/** Machine-readable refusal reasons (also the `reason` label of headroom_remediation_refusals_total). */
-export type RefusalCode =
-  | 'bad_label'
-  | 'target_gone'
-  | 'pid_reused'
-  | 'protected'
-  | 'below_minimum'
-  | 'recovered'
-  | 'no_candidate'
-  /** The best victim could not explain the memory, which is held where no process owns it (tmpfs, shm, slab). */
-  | 'not_explained'
-  | 'no_cgroup'
-  | 'action_disabled'
-  | 'rate_limited'
-  | 'cooldown'
-  | 'actions_disabled'
-  | 'not_critical'
-  | 'truncated'
-  | 'target_changed'
-  | 'action_failed';
 
 export interface Refusal {
   readonly kind: 'refusal';

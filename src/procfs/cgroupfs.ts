@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FileReader } from './file-reader.js';
+import { classifyReadError, type FileReader } from './file-reader.js';
 import {
   parseCgroupV1Memory,
   parseCgroupV2Memory,
@@ -8,6 +8,9 @@ import {
   type CgroupMemory,
   type CgroupVersion,
 } from './parse/cgroup-memory.js';
+
+/** How deep pidsWithin descends below the cgroup it is asked about. */
+const MAX_PID_WALK_DEPTH = 16;
 
 /** Where the memory controller lives under a cgroupfs root, as detected at start. */
 export interface MemoryHierarchy {
@@ -75,6 +78,29 @@ export class CgroupFs {
     const usageFile = hierarchy.version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes';
     if (texts[usageFile] === undefined) return undefined;
     return hierarchy.version === 'v2' ? parseCgroupV2Memory(rel, texts) : parseCgroupV1Memory(rel, texts);
+  }
+
+  /**
+   * PIDs of every task in a cgroup (relative path) and its descendants, down to MAX_PID_WALK_DEPTH levels. A
+   * child cgroup removed while walking is skipped; a cgroup that does not exist has no PIDs.
+   */
+  pidsWithin(hierarchy: MemoryHierarchy, rel: string): number[] {
+    if (rel.split('/').some((p) => p === '..')) throw new Error(`unsafe cgroup path ${rel}`);
+    return this.pidsUnder(join(hierarchy.root, rel), 0);
+  }
+
+  private pidsUnder(dir: string, depth: number): number[] {
+    const text = this.files.readOptional(join(dir, 'cgroup.procs')) ?? '';
+    const out = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    if (depth >= MAX_PID_WALK_DEPTH) return out;
+    let subdirs: string[] = [];
+    try {
+      subdirs = this.files.listSubdirs(dir);
+    } catch (error) {
+      if (classifyReadError(error) !== 'vanished') throw error;
+    }
+    for (const name of subdirs) out.push(...this.pidsUnder(join(dir, name), depth + 1));
+    return out;
   }
 
   /** Absolute directory of a cgroup given by its relative path. */

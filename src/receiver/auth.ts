@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ReceiverConfig } from '../config/sections/receiver.js';
+import { errorMessage } from '../logging/logger.js';
 
 /** The configured credentials (at most one bearer token and one basic-auth pair). */
 export interface Credentials {
@@ -13,7 +14,7 @@ export function loadCredentials(auth: ReceiverConfig['auth'], env: NodeJS.Proces
     try {
       return readText(path);
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+      const reason = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
       throw new Error(`receiver.auth.${key}: cannot read ${path} (${reason}); create it, readable by headroom only`, { cause: error });
     }
   };

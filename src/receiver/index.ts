@@ -17,14 +17,12 @@ export function createReceiver(
 ): Receiver {
   return new Receiver({
     pipeline: remediation.pipeline,
-    snapshots: remediation.snapshots,
     credentials,
     maxBodyBytes: config.receiver.max_body_bytes,
     maxQueue: config.receiver.max_queue,
     audit: remediation.audit,
     metrics: remediation.metrics,
     now: clocks.now,
-    monotonic: clocks.monotonic,
     logger,
   });
 }

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { BatchedAppendFile } from '../audit/batched-append.js';
 import { errorCode } from '../procfs/file-reader.js';
 
 /**
@@ -27,15 +28,12 @@ export interface KeyRecord {
  *
  * Durable records (the claim before an action and the result after it) are written and fsynced before set()
  * returns, after everything pending. The others (refused, notified) are written together with the rest of
- * the same event-loop task in one write(2) from a microtask, like the audit log (src/audit/audit-log.ts): one
+ * the same event-loop task in one write(2) from a microtask, by the same BatchedAppendFile as the audit log: one
  * write per task instead of one per alert under a flood. The in-memory state is updated at once either way.
  */
 export class IdempotencyStore {
   private readonly records = new Map<string, KeyRecord>();
-  private fd: number;
-  private pending: string[] = [];
-  private scheduled = false;
-  private failure: Error | undefined;
+  private readonly file: BatchedAppendFile;
 
   constructor(
     readonly path: string,
@@ -64,7 +62,7 @@ export class IdempotencyStore {
     const tmp = `${path}.tmp`;
     writeFileSync(tmp, [...this.records.values()].map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o640 });
     renameSync(tmp, path);
-    this.fd = openSync(path, 'a', 0o640);
+    this.file = new BatchedAppendFile(path, 'idempotency state');
   }
 
   get(key: string): KeyRecord | undefined {
@@ -72,41 +70,13 @@ export class IdempotencyStore {
   }
 
   set(record: KeyRecord, durable = false): void {
-    this.throwFailure();
+    this.file.append(JSON.stringify(record), durable);
     this.records.set(record.key, record);
-    this.pending.push(`${JSON.stringify(record)}\n`);
-    if (durable) {
-      this.flush();
-      fsyncSync(this.fd);
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => this.flushDeferred());
-    }
   }
 
   /** Writes the records still pending. */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
-    this.pending = [];
-    writeSync(this.fd, text);
-  }
-
-  private flushDeferred(): void {
-    this.scheduled = false;
-    try {
-      this.flush();
-    } catch (error) {
-      // Kept for the next set()/close() to throw: a deferred write has no caller to report to.
-      this.failure = new Error(`idempotency state ${this.path}: write failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
-  }
-
-  private throwFailure(): void {
-    if (this.failure === undefined) return;
-    const failure = this.failure;
-    this.failure = undefined;
-    throw failure;
+    this.file.flush();
   }
 
   /** Epoch ms of the real actions still within the retention (the rate limit's history). */
@@ -131,11 +101,6 @@ export class IdempotencyStore {
   }
 
   close(): void {
-    try {
-      this.flush();
-      this.throwFailure();
-    } finally {
-      closeSync(this.fd);
-    }
+    this.file.close();
   }
 }

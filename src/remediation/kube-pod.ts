@@ -1,4 +1,4 @@
-import type { PodSummary } from '../notify/events.js';
+import type { PodSummary } from '../domain/summaries.js';
 import type { Snapshot } from '../policy/types.js';
 import { describeKubeProcess, EMPTY_KUBE_POD_INDEX } from '../procfs/kube-pods.js';
 

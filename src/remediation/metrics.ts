@@ -1,11 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { DecisionSource } from '../notify/events.js';
+import type { ActionOutcome, DecisionSource, RefusalCode, RemediationAction } from '../domain/remediation.js';
 
 /** What the pipeline counts. */
 export interface RemediationMetrics {
-  action(action: string, result: string, source: DecisionSource): void;
-  refusal(reason: string, source: DecisionSource): void;
+  action(action: RemediationAction, result: ActionOutcome, source: DecisionSource): void;
+  refusal(reason: RefusalCode | 'error', source: DecisionSource): void;
   duplicate(source: DecisionSource): void;
+  /** Triggers waiting in the pipeline's queue. */
+  queueDepth(depth: number): void;
 }
 
 /** The receiver's own counters (HTTP side). */

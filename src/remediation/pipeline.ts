@@ -1,34 +1,34 @@
-import { createHash } from 'node:crypto';
-import type { Action, ActionEnv, ActionReport } from '../actions/action.js';
+import type { Action, ActionEnv } from '../actions/action.js';
 import { ACTIONS } from '../actions/index.js';
-import type { AuditInput, AuditSink } from '../audit/audit-log.js';
-import { captureBeforeAction, type EvidenceDeps, type EvidenceSettings } from '../evidence/capture.js';
-import { commandKey } from '../incidents/render.js';
-import { incidentId, type IncidentStore } from '../incidents/store.js';
-import type { IncidentRecord } from '../incidents/types.js';
-import type { Logger } from '../logging/logger.js';
-import type {
-  DecisionSource,
-  Notification,
-  NotificationSink,
-  ProcessSummary,
-  RemediationAction,
-} from '../notify/events.js';
-import { decide } from '../policy/decide.js';
-import { checkLimits } from '../policy/limits.js';
-import type { DecisionRequest, Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
-import { shortCmdline } from '../procfs/process-details.js';
-import { startTimeLabel } from '../procfs/process-table.js';
-import { podSummary } from './kube-pod.js'; // kube
-import { describeElsewhere } from '../unowned/analysis.js';
+import { stamped, type AuditSink } from '../audit/audit-log.js';
+import { describeHost, type HostFacts } from '../domain/host.js';
+import type { RemediationAction } from '../domain/remediation.js';
+import type { ProcessSummary } from '../domain/summaries.js';
+import type { IncidentStore } from '../incidents/store.js';
+import { errorMessage, type Logger } from '../logging/logger.js';
+import type { Notification, NotificationSink } from '../notify/events.js';
+import type { Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
+import { actionNotification } from './action-record.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
-import { SnapshotCache, type SnapshotReader, type SnapshotRequest } from './snapshot.js';
-import type { CriticalTrigger, Outcome, ResolvedTrigger, Trigger, WarningTrigger } from './trigger.js';
+import { SnapshotCache, type SnapshotReader } from './snapshot.js';
+import { act } from './stages/act.js';
+import { questionFor, recheck, snapshotAndDecide, type Question } from './stages/decide.js';
+import { duplicateEntry, isRepeat } from './stages/intake.js';
+import { limitRefusal } from './stages/limits.js';
+import { refusalNotification, resolvedNotification, warningNotification, type Origin } from './stages/notify.js';
+import { firstWarning, recordAction, recordNotified, recordRefusal, type RecordDeps } from './stages/record.js';
+import type { EvidenceDeps, EvidenceSettings } from '../evidence/capture.js';
+import { notableElsewhere, summarizeAll, topProcesses } from './summaries.js';
+import type { CriticalTrigger, Disposition, ResolvedTrigger, Trigger, WarningTrigger } from './trigger.js';
+
+export { guardTrigger } from './stages/intake.js';
 
 export interface PipelineDeps {
   /** This host's name in notifications and incident reports. */
   readonly host: string;
+  /** What kind of machine this is, read once at agent start (incident reports and notifications). */
+  readonly hostFacts?: HostFacts;
   readonly settings: PolicySettings;
   /** Global dry-run switch: decide, audit, report — change nothing. */
   readonly dryRun: boolean;
@@ -42,6 +42,12 @@ export interface PipelineDeps {
   readonly actions?: Readonly<Record<RemediationAction, Action>>;
   /** Wall clock. */
   readonly now: () => Date;
+  /** Monotonic seconds (the age of the snapshot shared by a batch). */
+  readonly monotonic?: () => number;
+  /** Hands the event loop back between two triggers (setImmediate in the agent), so HTTP is served meanwhile. */
+  readonly yieldToLoop?: () => Promise<void>;
+  /** At most this many triggers wait (the receiver answers 503 beyond it); the guard's always get in. */
+  readonly maxQueue?: number;
   readonly audit: AuditSink;
   readonly state: IdempotencyStore;
   readonly incidents: IncidentStore;
@@ -53,108 +59,156 @@ export interface PipelineDeps {
 }
 
 const TOP_PROCESSES = 5;
-const FIRST_WARNING_LOOKBACK_MS = 24 * 3600 * 1000;
+/** First decisions and warnings of the receiver's batch reuse a snapshot this young (re-read before acting). */
+const SHARED_SNAPSHOT_MAX_AGE_MS = 1000;
 
-function notificationId(host: string, kind: string, key: string): string {
-  return createHash('sha256').update(`${host}\u0000${kind}\u0000${key}`).digest('hex').slice(0, 24);
+/** How a trigger enters the queue. */
+export interface SubmitOptions {
+  /** The webhook route it came from (audit). */
+  readonly route?: string;
+  /**
+   * Share one snapshot with the triggers around it (the receiver's batches; at most 1 s old); otherwise the
+   * trigger reads its own (the guard).
+   */
+  readonly sharedSnapshot?: boolean;
+  /** Goes before everything waiting (the guard: the last line of defence never waits behind a flood). */
+  readonly urgent?: boolean;
 }
 
-/** A process as people see it in messages and reports (from a snapshot). */
-export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | undefined {
-  const e = snap.processes.byPid.get(pid);
-  if (e === undefined) return undefined;
-  const d = snap.details.get(pid);
-  const tree = snap.processes.treeTotals(pid);
-  return {
-    pid,
-    startTime: startTimeLabel(e),
-    comm: e.comm,
-    user: d?.uid !== undefined ? `uid ${d.uid}` : undefined,
-    cmdline: shortCmdline(d?.cmdline ?? [], e.comm, 160),
-    residentBytes: e.residentBytes,
-    treeResidentBytes: tree.residentBytes,
-    treeProcesses: tree.processes,
-    runtimeSeconds: Math.max(0, Math.round((snap.at.getTime() / 1000 - e.startTimeSeconds) * 100) / 100),
-    cpuSeconds: e.cpuSeconds,
-    cgroup: d?.cgroup,
-    pod: podSummary(d?.cgroup, snap), // kube
-  };
-}
+export type Submitted = { readonly queued: true; readonly done: Promise<Disposition> } | { readonly queued: false; readonly disposition: Disposition };
 
-/** Where memory no process owns is, when it is at least 1 % of the host (64 MiB at least); else undefined. */
-export function notableElsewhere(snap: Snapshot): string | undefined {
-  const m = snap.elsewhere?.();
-  if (m === undefined) return undefined;
-  const floor = Math.max(64 * 1024 * 1024, 0.01 * snap.hostMemTotalBytes);
-  const text = describeElsewhere(m, { minBytes: floor });
-  return text === '' ? undefined : text;
-}
-
-function topProcesses(snap: Snapshot, n: number): ProcessSummary[] {
-  return snap.processes.entries
-    .filter((e) => !e.isKernelThread)
-    .sort((a, b) => b.residentBytes - a.residentBytes || a.pid - b.pid)
-    .slice(0, n)
-    .map((e) => summarizeProcess(e.pid, snap))
-    .filter((p): p is ProcessSummary => p !== undefined);
+interface Job {
+  readonly trigger: Trigger;
+  readonly cache: SnapshotCache;
+  readonly resolve: (d: Disposition) => void;
 }
 
 /**
- * The remediation pipeline shared by the receiver and the local guard:
- *   trigger → idempotency → snapshot → decide → limits → re-read → re-decide → claim → act → re-read →
- *   audit → incident report → notification.
- * Critical triggers are handled one at a time (an internal chain), so the receiver and the guard never act
- * concurrently and the rate limit sees every action.
+ * Where an alert (or a guard crossing) becomes an action. One queue, drained one trigger at a time, so the
+ * receiver and the guard never act concurrently and the rate limit sees every action. Each trigger goes
+ * through explicit stages (./stages/):
+ *
+ *   1 dedupe (intake.ts, at submit) → 2 snapshot and decide (decide.ts) → 3 limits (limits.ts) →
+ *   4 re-check (decide.ts) → 5 act (act.ts) → 6 record (record.ts) → 7 notify (notify.ts)
+ *
+ * An attempt is one ActionRecord (action-record.ts); its audit line, incident report and notification are
+ * derived from it.
  */
 export class RemediationPipeline {
-  private tail: Promise<void> = Promise.resolve();
+  private readonly queue: Job[] = [];
+  private readonly queuedKeys = new Set<string>();
+  private running = false;
+  private waiters: Array<() => void> = [];
+  private readonly shared: SnapshotCache;
   /** Top processes per snapshot (warnings arriving together share one snapshot). */
   private readonly tops = new WeakMap<Snapshot, ProcessSummary[]>();
   private readonly actions: Readonly<Record<RemediationAction, Action>>;
+  private readonly origin: Origin;
+  private readonly record: RecordDeps;
 
   constructor(private readonly deps: PipelineDeps) {
     this.actions = deps.actions ?? ACTIONS;
+    this.shared = new SnapshotCache(deps.snapshots, SHARED_SNAPSHOT_MAX_AGE_MS, deps.monotonic ?? (() => 0));
+    const machine = deps.hostFacts === undefined ? undefined : describeHost(deps.hostFacts);
+    this.origin = { host: deps.host, ...(machine ? { machine } : {}) };
+    this.record = { state: deps.state, incidents: deps.incidents, audit: deps.audit, metrics: deps.metrics, now: deps.now, logger: deps.logger };
   }
 
-  /** Whether this trigger would be ignored as a repeat now (the receiver checks before queueing). */
-  isDuplicate(trigger: Trigger): boolean {
-    const rec = this.deps.state.get(trigger.key);
-    if (rec === undefined) return false;
-    if (rec.state === 'refused') return this.deps.now().getTime() - rec.at < this.deps.refusalRecheckMs;
-    return true;
+  /** Triggers waiting. */
+  get depth(): number {
+    return this.queue.length;
   }
 
-  /** Audits and counts a trigger dropped as a repeat (also used by the receiver for queued duplicates). */
-  recordDuplicate(trigger: Trigger, route?: string): Outcome {
-    this.deps.metrics.duplicate(trigger.source);
-    const rec = this.deps.state.get(trigger.key);
-    this.audit({
-      source: trigger.source,
-      event: 'duplicate',
-      reasonCode: 'duplicate',
-      reason: rec ? `already handled (${rec.state} at ${new Date(rec.at).toISOString()})` : 'already queued',
-      alertName: trigger.alertName,
-      key: trigger.key,
-      route,
-    });
-    return { kind: 'duplicate' };
+  /** Whether `n` more triggers fit in the queue (the receiver answers 503 otherwise). */
+  hasRoom(n: number): boolean {
+    return this.deps.maxQueue === undefined || this.queue.length + n <= this.deps.maxQueue;
+  }
+
+  /** Whether a trigger would be dropped as a repeat now (no side effect). */
+  isRepeat(trigger: Trigger): boolean {
+    return isRepeat(trigger, this.deps.state, this.deps.now().getTime(), this.deps.refusalRecheckMs, this.queuedKeys);
   }
 
   /**
-   * Handles one trigger. `cache` lets a batch share one snapshot for its first decisions; pass nothing for a
-   * fresh read. Resolves with what was done; rejects only on I/O failures outside the action (audited).
+   * Stage 1 and the queue: a repeat (handled already, or waiting) is audited and counted as a duplicate and
+   * goes no further; anything else is queued.
    */
-  handle(trigger: Trigger, cache: SnapshotCache = new SnapshotCache(this.deps.snapshots)): Promise<Outcome> {
-    const run = this.tail.then(() => this.process(trigger, cache));
-    this.tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+  submit(trigger: Trigger, o: SubmitOptions = {}): Submitted {
+    if (this.isRepeat(trigger)) {
+      this.deps.metrics.duplicate(trigger.source);
+      this.deps.audit.append(stamped(this.deps.now(), duplicateEntry(trigger, this.deps.state, o.route)));
+      return { queued: false, disposition: { kind: 'duplicate' } };
+    }
+    let resolve: (d: Disposition) => void = () => undefined;
+    const done = new Promise<Disposition>((r) => {
+      resolve = r;
+    });
+    const job: Job = { trigger, cache: o.sharedSnapshot ? this.shared : new SnapshotCache(this.deps.snapshots), resolve };
+    this.queuedKeys.add(trigger.key);
+    if (o.urgent) this.queue.unshift(job);
+    else this.queue.push(job);
+    this.deps.metrics.queueDepth(this.queue.length);
+    this.pump();
+    return { queued: true, done };
   }
 
-  private async process(trigger: Trigger, cache: SnapshotCache): Promise<Outcome> {
-    if (this.isDuplicate(trigger)) return this.recordDuplicate(trigger);
+  /** Submits and waits for the disposition (the guard, tests). */
+  handle(trigger: Trigger, o: SubmitOptions = {}): Promise<Disposition> {
+    const s = this.submit(trigger, o);
+    return s.queued ? s.done : Promise.resolve(s.disposition);
+  }
+
+  /** Resolves when the queue is empty and nothing runs (tests, shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    this.drain().then(
+      () => this.finished(),
+      (error: unknown) => {
+        this.deps.logger.error('remediation worker failed', { error: errorMessage(error) });
+        this.finished();
+      },
+    );
+  }
+
+  private finished(): void {
+    this.running = false;
+    if (this.queue.length > 0) {
+      this.pump();
+      return;
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.queue.shift(); job !== undefined; job = this.queue.shift()) {
+      const { trigger } = job;
+      let disposition: Disposition;
+      try {
+        disposition = await this.process(trigger, job.cache);
+      } catch (error) {
+        // An I/O failure outside the action (state, audit, snapshot): audited as an internal error, no action.
+        this.deps.logger.error('remediation failed', { alert: trigger.alertName, key: trigger.key, error: errorMessage(error) });
+        const reason = `internal error, no action: ${errorMessage(error)}`;
+        this.deps.audit.append(stamped(this.deps.now(), { event: 'refusal', source: trigger.source, reasonCode: 'error', reason, alertName: trigger.alertName, key: trigger.key }));
+        disposition = { kind: 'failed', reason };
+      } finally {
+        this.queuedKeys.delete(trigger.key);
+        this.deps.metrics.queueDepth(this.queue.length);
+      }
+      job.resolve(disposition);
+      if (this.deps.yieldToLoop && this.queue.length > 0) await this.deps.yieldToLoop();
+    }
+  }
+
+  private process(trigger: Trigger, cache: SnapshotCache): Promise<Disposition> | Disposition {
     switch (trigger.kind) {
       case 'critical':
         return this.critical(trigger, cache);
@@ -165,229 +219,67 @@ export class RemediationPipeline {
     }
   }
 
-  private audit(entry: AuditInput): void {
-    this.deps.audit.append({ ts: this.deps.now().toISOString(), ...entry });
-  }
-
-  private publish(n: Notification): void {
-    this.deps.sink.publish(n);
-  }
-
   private refuse(
     trigger: CriticalTrigger,
     code: RefusalCode,
     reason: string,
-    snap?: Snapshot,
-    candidates?: readonly number[],
-    extra: Record<string, unknown> = {},
-  ): Outcome {
-    const now = this.deps.now();
-    this.deps.metrics.refusal(code, trigger.source);
-    this.deps.state.set({ key: trigger.key, state: 'refused', at: now.getTime() });
-    this.audit({
-      source: trigger.source,
-      event: 'refusal',
-      reasonCode: code,
-      reason,
-      alertName: trigger.alertName,
-      key: trigger.key,
-      fingerprint: trigger.fingerprint,
-      memory: snap?.memory,
-      ...extra,
-    });
-    this.publish({
-      kind: 'refusal',
-      id: notificationId(this.deps.host, `refusal-${now.getTime()}`, trigger.key),
-      host: this.deps.host,
-      at: now.toISOString(),
-      alertName: trigger.alertName,
-      source: trigger.source,
-      reasonCode: code,
-      reason,
-      memory: snap?.memory,
-      candidates: snap && candidates ? candidates.map((pid) => summarizeProcess(pid, snap)).filter((p): p is ProcessSummary => p !== undefined) : undefined,
-    });
+    o: { readonly snap?: Snapshot; readonly candidates?: readonly number[]; readonly plan?: Plan; readonly counted?: boolean } = {},
+  ): Disposition {
+    const at = this.deps.now();
+    recordRefusal(trigger, { reasonCode: code, reason, memory: o.snap?.memory, ...(o.plan ? { plan: { action: o.plan.action, target: o.plan.target } } : {}) }, at, this.record, o.counted === true);
+    const candidates = o.snap && o.candidates ? summarizeAll(o.candidates, o.snap) : undefined;
+    this.publish(refusalNotification(this.origin, trigger, at, code, reason, o.snap?.memory, candidates));
     return { kind: 'refusal', reasonCode: code, reason };
   }
 
-  private async critical(trigger: CriticalTrigger, cache: SnapshotCache): Promise<Outcome> {
+  private async critical(trigger: CriticalTrigger, cache: SnapshotCache): Promise<Disposition> {
     const { deps } = this;
     if (trigger.refuse) return this.refuse(trigger, trigger.refuse.code, trigger.refuse.reason);
-    if (!trigger.target.ok) return this.refuse(trigger, 'bad_label', trigger.target.reason);
-    const target = trigger.target.target;
-    const req: DecisionRequest = { alertName: trigger.alertName, target };
-    const snapReq: SnapshotRequest = { scope: trigger.scope, cgroup: target.kind === 'cgroup' ? target.path : undefined };
-    let first = cache.get(snapReq);
-    let d1 = decide(req, first, deps.settings);
-    if (d1.kind === 'refusal' && cache.servedFromCache(snapReq)) {
-      // A shared snapshot may predate the process the alert names (a job that just started): never refuse on
-      // a cached view, read again first. A snapshot read for this trigger is not read twice.
-      first = cache.fresh(snapReq);
-      d1 = decide(req, first, deps.settings);
+    const q: Question | undefined = questionFor(trigger);
+    if (q === undefined || !trigger.target.ok) return this.refuse(trigger, 'bad_label', trigger.target.ok ? 'no target' : trigger.target.reason);
+    // 2. snapshot and decide
+    const first = await snapshotAndDecide(q, cache, deps.settings);
+    if (first.decision.kind === 'refusal') return this.refuse(trigger, first.decision.reasonCode, first.decision.reason, { snap: first.snap, candidates: first.decision.candidates });
+    // 3. limits
+    const limited = limitRefusal(trigger, first.decision, {
+      actionsEnabled: deps.actionsEnabled,
+      dryRun: deps.dryRun,
+      actionTimes: deps.state.actionTimes(),
+      nowMs: deps.now().getTime(),
+      limits: deps.settings.limits,
+    });
+    if (limited) return this.refuse(trigger, limited.code, limited.reason, { snap: first.snap, ...(limited.withPlan ? { plan: first.decision } : {}) });
+    // 4. re-check
+    const before = await recheck(q, cache, deps.settings);
+    if (before.decision.kind === 'refusal') {
+      return this.refuse(trigger, before.decision.reasonCode, `re-checked before acting: ${before.decision.reason}`, { snap: before.snap, candidates: before.decision.candidates });
     }
-    if (d1.kind === 'refusal') return this.refuse(trigger, d1.reasonCode, d1.reason, first, d1.candidates);
-    // The credential gate is about trusting webhook callers; the guard's own readings need no credential.
-    if (!deps.actionsEnabled && trigger.source === 'receiver') {
-      return this.refuse(trigger, 'actions_disabled', `actions are disabled (no receiver credential configured); would have run ${d1.action}: ${d1.reason}`, first, undefined, {
-        plan: { action: d1.action, target: d1.target },
-      });
+    // 5. act
+    const record = await act(
+      trigger,
+      before.decision,
+      before.snap,
+      q,
+      cache,
+      { host: deps.host, hostFacts: deps.hostFacts, dryRun: deps.dryRun, actions: this.actions, actionEnv: deps.actionEnv, state: deps.state, now: deps.now, recoveredBelow: deps.settings.recovered.hostUsedBelow, ...(deps.evidence ? { evidence: deps.evidence } : {}) },
+      firstWarning(deps.state, trigger.startsAt),
+    );
+    // 6. record
+    const saved = recordAction(record, this.record);
+    // 7. notify
+    if (record.ending.kind === 'threw') {
+      return this.refuse(trigger, 'action_failed', `${record.plan.action} failed: ${record.ending.message}`, { snap: before.snap, counted: !deps.dryRun });
     }
-    if (!deps.dryRun) {
-      const limited = checkLimits(deps.state.actionTimes(), deps.now().getTime(), deps.settings.limits);
-      if (limited) return this.refuse(trigger, limited.reasonCode, `${limited.reason}; would have run ${d1.action}: ${d1.reason}`, first);
-    }
-    // earlyoom's rule: re-read and re-decide right before acting.
-    const before = cache.fresh(snapReq);
-    const plan = decide(req, before, deps.settings);
-    if (plan.kind === 'refusal') return this.refuse(trigger, plan.reasonCode, `re-checked before acting: ${plan.reason}`, before, plan.candidates);
-    return this.act(trigger, plan, before, cache, snapReq);
+    const notification = actionNotification(record, saved);
+    if (notification) this.publish(notification);
+    return { kind: 'action', action: record.plan.action, result: record.ending.report.result, dryRun: record.dryRun, incidentId: saved?.id };
   }
 
-  private async act(trigger: CriticalTrigger, plan: Plan, before: Snapshot, cache: SnapshotCache, snapReq: SnapshotRequest): Promise<Outcome> {
-    const { deps } = this;
-    const dryRun = deps.dryRun;
-    const actionAt = deps.now();
-    deps.state.set({ key: trigger.key, state: 'in_progress', at: actionAt.getTime() }, true);
-    const rootPid = plan.target.kind === 'process' ? plan.target.root.pid : undefined;
-    const process = rootPid === undefined ? undefined : summarizeProcess(rootPid, before);
-    const targetInfo = { process, cgroup: plan.target.kind === 'cgroup' ? plan.target.path : undefined };
-    // ── Evidence (issue #11), the ONE call before the action: freezes the victim's tree, captures within its
-    // budget (skipped when the machine stalls), and returns the env to act with (SIGCONT follows SIGTERM to a
-    // frozen process); release() thaws whatever the action did not signal. Re-apply on the pipeline's stages.
-    const captured = await captureBeforeAction(deps.evidence?.deps, deps.evidence?.settings, plan, { ...deps.actionEnv, dryRun }, { stalling: trigger.stalling === true });
-    let report: ActionReport;
-    try {
-      report = await this.actions[plan.action].run(plan, captured.env);
-    } catch (error) {
-      captured.release();
-      const message = error instanceof Error ? error.message : String(error);
-      deps.state.set({ key: trigger.key, state: 'acted', at: deps.now().getTime(), counted: !dryRun }, true);
-      deps.metrics.action(plan.action, 'error', trigger.source);
-      this.audit({ source: trigger.source, event: 'action', reasonCode: 'error', reason: `${plan.action} failed: ${message}`, alertName: trigger.alertName, key: trigger.key, action: plan.action, dryRun, target: plan.target });
-      deps.logger.error('remediation action failed', { action: plan.action, error: message });
-      return this.refuse(trigger, 'action_failed', `${plan.action} failed: ${message}`, before);
-    }
-    captured.release();
-    cache.clear();
-    const after = cache.get(snapReq);
-    const recovered = after.memory.usedRatio < deps.settings.recovered.hostUsedBelow;
-    const ttr = recovered && !dryRun ? Math.max(0, (after.at.getTime() - trigger.startsAt.getTime()) / 1000) : undefined;
-    deps.state.set({ key: trigger.key, state: dryRun ? 'dry_run' : 'acted', at: actionAt.getTime(), counted: !dryRun }, true);
-    const firstWarning = this.firstWarning(trigger.startsAt);
-    const subject = process ? `pid${process.pid}` : (targetInfo.cgroup ?? 'host');
-    const incident: IncidentRecord = {
-      id: incidentId(actionAt, subject),
-      host: deps.host,
-      source: trigger.source,
-      alertName: trigger.alertName,
-      action: plan.action,
-      dryRun,
-      result: report.result,
-      reason: plan.reason,
-      detail: report.detail,
-      target: targetInfo,
-      commandKey: plan.target.kind === 'process' ? commandKey(plan.target.comm, plan.target.cmdline) : undefined,
-      timeline: {
-        firstWarning: firstWarning?.toISOString(),
-        critical: trigger.startsAt.toISOString(),
-        action: actionAt.toISOString(),
-        recovery: ttr !== undefined ? after.at.toISOString() : undefined,
-      },
-      memoryBefore: before.memory,
-      memoryAfter: after.memory,
-      actionBefore: report.before,
-      actionAfter: report.after,
-      freedBytes: report.freedBytes,
-      timeToResolutionSeconds: ttr,
-      memoryElsewhere: notableElsewhere(after) ?? notableElsewhere(before),
-      evidence: captured.evidence,
-      diagnosis: captured.diagnosis,
-    };
-    let saved: { record: IncidentRecord; path: string } | undefined;
-    try {
-      saved = deps.incidents.save(incident);
-    } catch (error) {
-      deps.logger.error('incident report not written', { error: error instanceof Error ? error.message : String(error) });
-    }
-    deps.metrics.action(plan.action, report.result, trigger.source);
-    this.audit({
-      source: trigger.source,
-      event: 'action',
-      reasonCode: report.result,
-      reason: plan.reason,
-      alertName: trigger.alertName,
-      key: trigger.key,
-      fingerprint: trigger.fingerprint,
-      action: plan.action,
-      dryRun,
-      target: plan.target,
-      detail: report.detail,
-      before: report.before,
-      after: report.after,
-      freedBytes: report.freedBytes,
-      actionStartedAt: actionAt.toISOString(),
-      memoryBefore: before.memory,
-      memoryAfter: after.memory,
-      signalled: report.signalled,
-      remaining: report.remaining,
-      incidentId: saved?.record.id,
-      diagnosis: captured.diagnosis,
-      evidenceSpentMs: captured.evidence?.spentMs,
-      evidenceNotCaptured: captured.evidence?.notCaptured,
-    });
-    this.publish({
-      kind: 'action',
-      id: notificationId(deps.host, 'action', trigger.key),
-      host: deps.host,
-      at: actionAt.toISOString(),
-      alertName: trigger.alertName,
-      source: trigger.source,
-      action: plan.action,
-      dryRun,
-      target: targetInfo,
-      reason: `${plan.reason}. ${report.detail}`,
-      memoryBefore: before.memory,
-      memoryAfter: after.memory,
-      freedBytes: report.freedBytes,
-      timeToResolutionSeconds: ttr,
-      incidentId: saved?.record.id,
-      incidentReportPath: saved?.path,
-      diagnosis: captured.diagnosis,
-    });
-    return { kind: 'action', action: plan.action, result: report.result, dryRun, incidentId: saved?.record.id };
-  }
-
-  private firstWarning(criticalAt: Date): Date | undefined {
-    const from = criticalAt.getTime() - FIRST_WARNING_LOOKBACK_MS;
-    let first: number | undefined;
-    for (const w of this.deps.state.warnings()) {
-      const s = w.startsAt as number;
-      if (s >= from && s <= criticalAt.getTime() && (first === undefined || s < first)) first = s;
-    }
-    return first === undefined ? undefined : new Date(first);
-  }
-
-  private warning(trigger: WarningTrigger, cache: SnapshotCache): Outcome {
-    const now = this.deps.now();
-    const snap = cache.get({});
-    this.deps.state.set({ key: trigger.key, state: 'notified', at: now.getTime(), startsAt: trigger.startsAt.getTime(), alertName: trigger.alertName });
-    this.audit({ source: trigger.source, event: 'notified', reasonCode: 'warning', reason: trigger.summary, alertName: trigger.alertName, key: trigger.key, memory: snap.memory });
-    this.publish({
-      kind: 'warning',
-      id: notificationId(this.deps.host, 'warning', trigger.key),
-      host: this.deps.host,
-      at: now.toISOString(),
-      alertName: trigger.alertName,
-      severity: trigger.severity,
-      summary: trigger.summary,
-      description: trigger.description,
-      startsAt: trigger.startsAt.toISOString(),
-      memory: snap.memory,
-      topProcesses: this.top(snap),
-      predictedExhaustionSeconds: trigger.predictedExhaustionSeconds,
-      runbookUrl: trigger.runbookUrl,
-      memoryElsewhere: notableElsewhere(snap),
-    });
+  private async warning(trigger: WarningTrigger, cache: SnapshotCache): Promise<Disposition> {
+    const snap = await cache.get({});
+    const at = this.deps.now();
+    recordNotified(trigger, at, this.record, snap.memory);
+    this.publish(warningNotification(this.origin, trigger, at, snap.memory, this.top(snap), notableElsewhere(snap)));
     return { kind: 'notified', notification: 'warning' };
   }
 
@@ -400,38 +292,14 @@ export class RemediationPipeline {
     return top;
   }
 
-  private resolved(trigger: ResolvedTrigger): Outcome {
-    const now = this.deps.now();
-    this.deps.state.set({ key: trigger.key, state: 'notified', at: now.getTime() });
-    this.audit({ source: trigger.source, event: 'notified', reasonCode: 'resolved', reason: `${trigger.alertName} resolved; no action`, alertName: trigger.alertName, key: trigger.key });
-    const duration = (trigger.endsAt.getTime() - trigger.startsAt.getTime()) / 1000;
-    this.publish({
-      kind: 'resolved',
-      id: notificationId(this.deps.host, 'resolved', trigger.key),
-      host: this.deps.host,
-      at: now.toISOString(),
-      alertName: trigger.alertName,
-      summary: trigger.summary,
-      startsAt: trigger.startsAt.toISOString(),
-      endsAt: trigger.endsAt.toISOString(),
-      durationSeconds: duration >= 0 ? duration : undefined,
-    });
+  private resolved(trigger: ResolvedTrigger): Disposition {
+    const at = this.deps.now();
+    recordNotified(trigger, at, this.record);
+    this.publish(resolvedNotification(this.origin, trigger, at));
     return { kind: 'notified', notification: 'resolved' };
   }
-}
 
-/** For the guard: a critical trigger for a threshold crossing of the host or of a watched cgroup. */
-export function guardTrigger(crossing: { readonly at: Date; readonly scope?: string; readonly alertName?: string; readonly stalling?: boolean }): CriticalTrigger {
-  const scope = crossing.scope;
-  return {
-    kind: 'critical',
-    source: 'guard' satisfies DecisionSource,
-    key: `guard|${scope ?? 'host'}|${crossing.at.getTime()}`,
-    alertName: crossing.alertName ?? 'HeadroomGuard',
-    target: { ok: true, target: scope === undefined ? { kind: 'host' } : { kind: 'host', within: scope } },
-    startsAt: crossing.at,
-    scope,
-    stalling: crossing.stalling,
-  };
+  private publish(n: Notification): void {
+    this.deps.sink.publish(n);
+  }
 }
-

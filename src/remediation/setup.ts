@@ -4,8 +4,9 @@ import type { ActionEnv, ActionReport } from '../actions/action.js';
 import { LiveCgroupControl } from '../actions/cgroup-control.js';
 import { ACTIONS } from '../actions/index.js';
 import { LiveProcessControl, type KillFn } from '../actions/process-control.js';
-import { FileAuditLog } from '../audit/audit-log.js';
+import { FileAuditLog, stamped } from '../audit/audit-log.js';
 import type { HeadroomConfig } from '../config/schema.js';
+import type { HostFacts } from '../domain/host.js';
 import { IncidentStore } from '../incidents/store.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
 import type { Notification, NotificationSink } from '../notify/events.js';
@@ -20,8 +21,8 @@ import { readMemoryElsewhere } from '../unowned/read.js';
 import type { EvidenceDeps, ToolResult } from '../evidence/capture.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
-import { RemediationPipeline } from './pipeline.js';
-import { LiveSnapshotReader, type SnapshotReader } from './snapshot.js';
+import { RemediationPipeline, type PipelineDeps } from './pipeline.js';
+import { LiveSnapshotReader, yieldingReader, type SnapshotReader } from './snapshot.js';
 
 /** What the remediation stack needs from the outside world; only entry points (agent, bench) build this. */
 export interface RemediationSetupOptions {
@@ -57,6 +58,12 @@ export interface RemediationSetupOptions {
     readonly runTool: (argv: readonly string[], timeoutMs: number) => Promise<ToolResult>;
     readonly pySpy: () => string | undefined;
   };
+  /** The actions by name (ACTIONS unless a test injects others). */
+  readonly actions?: PipelineDeps['actions'];
+  /** Hands the event loop back during scans and between triggers (setImmediate in the agent; absent: no yielding). */
+  readonly yieldToLoop?: () => Promise<void>;
+  /** What kind of machine this is (incident reports, notifications). */
+  readonly hostFacts?: HostFacts;
   /** Overrides of action timing (tests). */
   readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
 }
@@ -115,11 +122,11 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
           }
         };
   const live = new LiveSnapshotReader(o.proc, o.cgroups, o.files, o.self, o.now, o.config.kubernetes.pod_logs_dir, elsewhere);
-  const snapshots = o.snapshots ?? live;
+  const snapshots = o.snapshots ?? (o.yieldToLoop ? yieldingReader(live, o.yieldToLoop) : live);
   const hierarchy = live.memoryHierarchy();
   const bootTime = o.proc.stat().bootTimeSeconds;
   const actionEnv: Omit<ActionEnv, 'dryRun'> = {
-    processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile),
+    processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile, hierarchy === undefined ? undefined : (cg) => o.cgroups.pidsWithin(hierarchy, cg)),
     cgroups: hierarchy === undefined ? undefined : new LiveCgroupControl(hierarchy, o.files, o.writeFile),
     meminfo: () => o.proc.meminfo(),
     writeFile: o.writeFile,
@@ -145,7 +152,12 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     refusalRecheckMs: cfg.refusal_recheck_after,
     snapshots,
     actionEnv,
+    ...(o.actions ? { actions: o.actions } : {}),
+    ...(o.hostFacts ? { hostFacts: o.hostFacts } : {}),
+    ...(o.yieldToLoop ? { yieldToLoop: o.yieldToLoop } : {}),
+    maxQueue: o.config.receiver.max_queue,
     now: o.now,
+    monotonic: o.monotonic,
     audit,
     state,
     incidents,
@@ -187,11 +199,11 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
       }
       try {
         const report = await ACTIONS.protect.run(plan, { ...actionEnv, dryRun: cfg.dry_run });
-        audit.append({ ts: o.now().toISOString(), source: 'guard', event: 'protect', reasonCode: report.result, reason: plan.reason, action: 'protect', dryRun: cfg.dry_run, detail: report.detail, before: report.before, after: report.after });
+        audit.append(stamped(o.now(), { event: 'protect', source: 'guard', reasonCode: report.result, reason: plan.reason, action: 'protect', dryRun: cfg.dry_run, detail: report.detail, before: report.before, after: report.after }));
         metrics.action('protect', report.result, 'guard');
         return report;
       } catch (error) {
-        audit.append({ ts: o.now().toISOString(), source: 'guard', event: 'protect', reasonCode: 'error', reason: `protect_sshd failed: ${errorMessage(error)}` });
+        audit.append(stamped(o.now(), { event: 'protect', source: 'guard', reasonCode: 'error', reason: `protect_sshd failed: ${errorMessage(error)}` }));
         metrics.action('protect', 'error', 'guard');
         throw error;
       }

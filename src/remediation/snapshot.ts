@@ -1,11 +1,10 @@
-import { join } from 'node:path';
-import type { MemorySummary } from '../notify/events.js';
+import type { MemorySummary } from '../domain/summaries.js';
 import type { Snapshot, CgroupFacts, ProcessDetailsLite } from '../policy/types.js';
 import type { CgroupFs, MemoryHierarchy } from '../procfs/cgroupfs.js';
-import { classifyReadError, type FileReader } from '../procfs/file-reader.js';
+import type { FileReader } from '../procfs/file-reader.js';
 import { readKubePodIndex, type KubePodIndex } from '../procfs/kube-pods.js';
 import { readProcessDetails } from '../procfs/process-details.js';
-import { scanProcesses } from '../procfs/process-table.js';
+import { scanProcesses, scanProcessesYielding, type ProcessTable } from '../procfs/process-table.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { MemoryElsewhere } from '../unowned/analysis.js';
 
@@ -14,11 +13,16 @@ export interface SnapshotRequest {
   readonly scope?: string;
   /** Also read this cgroup (usage, limit, tasks): the target of a cgroup alert. */
   readonly cgroup?: string;
+  /**
+   * Read only the processes of this cgroup and its descendants, not all of /proc (the guard watching a
+   * cgroup: its victims live there). Process trees then end at the cgroup's border.
+   */
+  readonly processesWithin?: string;
 }
 
 /** Reads a fresh Snapshot for decide(). The only I/O on the decision path. */
 export interface SnapshotReader {
-  read(req?: SnapshotRequest): Snapshot;
+  read(req?: SnapshotRequest): Snapshot | Promise<Snapshot>;
 }
 
 /** Host memory from /proc/meminfo. */
@@ -48,8 +52,6 @@ export function cgroupMemory(path: string, usage: number, limit: number | undefi
   };
 }
 
-const MAX_CGROUP_DEPTH = 16;
-
 /** Shmem + SUnreclaim: nothing no process owns can exceed it; undefined when the kernel prints neither. */
 function upperBound(meminfo: ReadonlyMap<string, number>): number | undefined {
   const shmem = meminfo.get('Shmem');
@@ -64,6 +66,7 @@ export class LiveSnapshotReader implements SnapshotReader {
   constructor(
     private readonly proc: ProcFs,
     private readonly cgroups: CgroupFs,
+    /** The kubelet's pod directories are read through it (kube). */
     private readonly files: FileReader,
     private readonly self: { pid: number; ppid: number },
     private readonly now: () => Date,
@@ -78,12 +81,28 @@ export class LiveSnapshotReader implements SnapshotReader {
     return this.hierarchy ?? undefined;
   }
 
+  /** A snapshot read in one go (tests, benchmarks). */
   read(req: SnapshotRequest = {}): Snapshot {
+    const boot = this.proc.stat().bootTimeSeconds;
+    return this.assemble(req, scanProcesses(this.proc, boot, () => undefined, this.pidsFor(req)));
+  }
+
+  /** A snapshot whose /proc scan hands the event loop back every few milliseconds (the agent). */
+  async readYielding(req: SnapshotRequest, yieldToLoop: () => Promise<void>): Promise<Snapshot> {
+    const boot = this.proc.stat().bootTimeSeconds;
+    return this.assemble(req, await scanProcessesYielding(this.proc, boot, () => undefined, yieldToLoop, this.pidsFor(req)));
+  }
+
+  private pidsFor(req: SnapshotRequest): number[] | undefined {
+    if (req.processesWithin === undefined) return undefined;
+    const h = this.memoryHierarchy();
+    return h === undefined ? undefined : this.cgroups.pidsWithin(h, req.processesWithin);
+  }
+
+  private assemble(req: SnapshotRequest, processes: ProcessTable): Snapshot {
     const at = this.now();
     const meminfo = this.proc.meminfo();
     const host = hostMemory(meminfo);
-    const boot = this.proc.stat().bootTimeSeconds;
-    const table = scanProcesses(this.proc, boot, () => undefined);
     const memo = new Map<number, ProcessDetailsLite | null>();
     const details = {
       get: (pid: number): ProcessDetailsLite | undefined => {
@@ -102,7 +121,6 @@ export class LiveSnapshotReader implements SnapshotReader {
         return d ?? undefined;
       },
     };
-    const processes = table;
     let memory = host;
     if (req.scope !== undefined) {
       const facts = this.cgroupFacts(req.scope);
@@ -142,26 +160,17 @@ export class LiveSnapshotReader implements SnapshotReader {
     if (mem === undefined) return { path, exists: false, version: h.version, pids: [] };
     // The working set (usage − inactive file cache), as the alert rules and the guard measure it: page cache the
     // kernel can reclaim is not memory a job must be stopped for.
-    return { path, exists: true, version: h.version, usageBytes: mem.workingSetBytes ?? mem.usageBytes, limitBytes: mem.limitBytes, pids: this.cgroupPids(join(h.root, path), 0) };
-  }
-
-  private cgroupPids(dir: string, depth: number): number[] {
-    const text = this.files.readOptional(join(dir, 'cgroup.procs')) ?? '';
-    const out = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
-    if (depth >= MAX_CGROUP_DEPTH) return out;
-    let subdirs: string[] = [];
-    try {
-      subdirs = this.files.listSubdirs(dir);
-    } catch (error) {
-      if (classifyReadError(error) !== 'vanished') throw error;
-    }
-    for (const name of subdirs) out.push(...this.cgroupPids(join(dir, name), depth + 1));
-    return out;
+    return { path, exists: true, version: h.version, usageBytes: mem.workingSetBytes ?? mem.usageBytes, limitBytes: mem.limitBytes, pids: this.cgroups.pidsWithin(h, path) };
   }
 }
 
+/** The live reader as the agent uses it: every scan yields to the event loop (docs/guard.md). */
+export function yieldingReader(live: LiveSnapshotReader, yieldToLoop: () => Promise<void>): SnapshotReader {
+  return { read: (req = {}) => live.readYielding(req, yieldToLoop) };
+}
+
 function cacheKey(req: SnapshotRequest): string {
-  return `${req.scope ?? ''}\u0000${req.cgroup ?? ''}`;
+  return `${req.scope ?? ''}\u0000${req.cgroup ?? ''}\u0000${req.processesWithin ?? ''}`;
 }
 
 /**
@@ -180,7 +189,7 @@ export class SnapshotCache {
     private readonly monotonic: () => number = () => 0,
   ) {}
 
-  get(req: SnapshotRequest = {}): Snapshot {
+  async get(req: SnapshotRequest = {}): Promise<Snapshot> {
     const key = cacheKey(req);
     const hit = this.cached.get(key);
     const now = this.monotonic();
@@ -189,7 +198,7 @@ export class SnapshotCache {
       return hit.snap;
     }
     this.lastWasHit.delete(key);
-    const snap = this.reader.read(req);
+    const snap = await this.reader.read(req);
     this.cached.set(key, { snap, readAt: now });
     return snap;
   }
@@ -200,7 +209,7 @@ export class SnapshotCache {
   }
 
   /** A fresh read (also replaces the cached one). */
-  fresh(req: SnapshotRequest = {}): Snapshot {
+  fresh(req: SnapshotRequest = {}): Promise<Snapshot> {
     this.clear();
     return this.get(req);
   }

@@ -1,11 +1,10 @@
-import type { DecisionSource } from '../notify/events.js';
+import type { ActionOutcome, DecisionSource, RemediationAction } from '../domain/remediation.js';
 import type { RefusalCode } from '../policy/types.js';
 import type { TargetResult } from '../policy/targets.js';
 
 /**
- * What starts the pipeline. The receiver builds these from Alertmanager alerts; the local guard builds a
- * CriticalTrigger per threshold crossing (source "guard", key unique per crossing, target host or
- * {kind: 'host', within: cgroup} with `scope` set to the watched cgroup).
+ * What starts the pipeline. The receiver builds these from Alertmanager alerts (receiver/triggers.ts); the
+ * local guard builds a CriticalTrigger per threshold crossing (guardTrigger in ./stages/intake.ts).
  */
 export interface CriticalTrigger {
   readonly kind: 'critical';
@@ -52,9 +51,11 @@ export interface ResolvedTrigger {
 
 export type Trigger = CriticalTrigger | WarningTrigger | ResolvedTrigger;
 
-/** What the pipeline did with a trigger. */
-export type Outcome =
+/** What the pipeline did with a trigger (the guard logs it; tests assert it). */
+export type Disposition =
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'refusal'; readonly reasonCode: RefusalCode; readonly reason: string }
-  | { readonly kind: 'action'; readonly action: string; readonly result: string; readonly dryRun: boolean; readonly incidentId?: string }
-  | { readonly kind: 'notified'; readonly notification: 'warning' | 'resolved' };
+  | { readonly kind: 'action'; readonly action: RemediationAction; readonly result: ActionOutcome; readonly dryRun: boolean; readonly incidentId?: string }
+  | { readonly kind: 'notified'; readonly notification: 'warning' | 'resolved' }
+  /** An I/O failure outside the action (state, audit, snapshot): audited, nothing done. */
+  | { readonly kind: 'failed'; readonly reason: string };

@@ -20,6 +20,7 @@ import {
   type TimedSample,
 } from './report.js';
 import { supervise, type ProcessControl, type SignalSource } from './supervisor.js';
+import { errorMessage } from '../logging/logger.js';
 
 /** A problem with what was asked (an unwritable --log, …): the CLI reports it as a usage error (exit 2). */
 export class RunInputError extends Error {
@@ -155,7 +156,7 @@ export async function runJob(deps: RunDeps, req: RunRequest): Promise<number> {
       log = deps.openLog(logPath);
     } catch (error) {
       throw new RunInputError(
-        `--log ${logPath}: cannot open for writing (${error instanceof Error ? error.message : String(error)}); give a writable file (directory ${dirname(logPath)})`,
+        `--log ${logPath}: cannot open for writing (${errorMessage(error)}); give a writable file (directory ${dirname(logPath)})`,
       );
     }
   }
@@ -241,7 +242,7 @@ export async function runJob(deps: RunDeps, req: RunRequest): Promise<number> {
           sample = { t: elapsedMs / 1000, ts: deps.now().toISOString(), job: job.sample(), host: hostSample() };
         } catch (error) {
           // A failed read (e.g. the cgroup vanished under us) is logged, and the run goes on.
-          writeLog({ type: 'error', ts: deps.now().toISOString(), error: error instanceof Error ? error.message : String(error) });
+          writeLog({ type: 'error', ts: deps.now().toISOString(), error: errorMessage(error) });
           return;
         }
         writeLog(sampleLogLine(sample, samples[samples.length - 1]));
@@ -295,12 +296,12 @@ function emergencyCleanup(backend: JobBackend, control: ProcessControl, say: (li
     try {
       control.kill(pid, 'SIGKILL');
     } catch (error) {
-      say(`cleanup: cannot SIGKILL ${pid}: ${error instanceof Error ? error.message : String(error)}`);
+      say(`cleanup: cannot SIGKILL ${pid}: ${errorMessage(error)}`);
     }
   }
   try {
     backend.remove();
   } catch (error) {
-    say(`cleanup: cannot remove ${backend.location}: ${error instanceof Error ? error.message : String(error)}`);
+    say(`cleanup: cannot remove ${backend.location}: ${errorMessage(error)}`);
   }
 }

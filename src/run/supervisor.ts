@@ -1,4 +1,5 @@
 import type { JobBackend } from './backends/backend.js';
+import { errorMessage } from '../logging/logger.js';
 
 /** How the job's main process ended. */
 export interface JobExit {
@@ -169,7 +170,7 @@ export async function supervise(input: SuperviseInput): Promise<SuperviseResult>
         break;
       } catch (error) {
         if (attempt >= 20) {
-          cleanupProblems.push(`cannot remove ${backend.location}: ${error instanceof Error ? error.message : String(error)}`);
+          cleanupProblems.push(`cannot remove ${backend.location}: ${errorMessage(error)}`);
           break;
         }
         await input.sleep(POLL_MS);

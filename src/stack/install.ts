@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { findOnPath as findExecutable } from '../domain/executables.js';
 
 /** The binaries the stack runs, by the names Debian installs them under (and upstream's, as a fallback). */
 export const STACK_BINARIES = {
@@ -10,22 +10,19 @@ export const STACK_BINARIES = {
 
 export type StackBinary = keyof typeof STACK_BINARIES;
 
-/** The first executable called `name` on PATH (pure apart from the file-system check). */
+/** The first executable named one of `names` on PATH (no PATH: none). */
 export function findOnPath(names: readonly string[], path: string | undefined): string | undefined {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    for (const name of names) {
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      } catch {
-        // Not in this directory (or not executable): try the next one.
-        continue;
-      }
-    }
+  return findExecutable(names, path, isExecutableFile, '');
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    // Missing or not executable: not this one.
+    return false;
   }
-  return undefined;
 }
 
 export interface InstallOptions {

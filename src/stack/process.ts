@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../logging/logger.js';
 
 export interface ExitStatus {
   readonly code: number | null;
@@ -76,7 +77,7 @@ export async function pollUntil<T>(check: () => Promise<T | undefined>, opts: Po
       if (value !== undefined) return value;
       last = 'not ready';
     } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
+      last = errorMessage(error);
     }
     await sleep(opts.intervalMs);
   }

@@ -2,7 +2,7 @@ import { dump } from 'js-yaml';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_NODE_FLAGS } from '../cli/node-flags.js';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 import { renderAlertmanagerConfig, renderPrometheusConfig, stackPaths } from './config.js';
 import type { StackPorts } from './ports.js';
 import { httpGet, pollUntil, startProcess, type ExitStatus, type ManagedProcess } from './process.js';

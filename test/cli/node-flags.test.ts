@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AGENT_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent/node-flags.js';
 import { requireBuiltCli } from '../support/cli.js';
 
 const repo = (...parts: string[]): string => fileURLToPath(new URL(`../../${parts.join('/')}`, import.meta.url));

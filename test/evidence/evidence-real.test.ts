@@ -15,7 +15,7 @@ import { renderText } from '../../src/notify/render/text.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { ProcessTable } from '../../src/procfs/process-table.js';
 import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
-import { runWithTimeout } from '../../src/remediation/live.js';
+import { runWithTimeout } from '../../src/agent/system.js';
 import { guardTrigger } from '../../src/remediation/pipeline.js';
 import { createRemediation } from '../../src/remediation/setup.js';
 import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/snapshot.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runGuard, type GuardTrigger } from '../../src/guard/guard.js';
+import { runGuard, type GuardCrossing } from '../../src/guard/guard.js';
 import type { GuardReading } from '../../src/guard/reading.js';
 import { memoryLogger } from '../../src/logging/logger.js';
 
@@ -15,7 +15,7 @@ describe('guard loop', () => {
     let t = 0;
     let i = 0;
     const sleeps: number[] = [];
-    const triggers: GuardTrigger[] = [];
+    const triggers: GuardCrossing[] = [];
     const logger = memoryLogger();
     const controller = new AbortController();
     await runGuard(
@@ -46,7 +46,7 @@ describe('guard loop', () => {
     expect(sleeps[0]).toBeGreaterThan(sleeps[2] ?? 0);
     expect(sleeps[4]).toBe(100);
     expect(triggers).toHaveLength(2);
-    const first = triggers[0] as GuardTrigger;
+    const first = triggers[0] as GuardCrossing;
     expect(first.cause).toBe('low_memory');
     expect(first.firedAtMs - first.crossedAtMs).toBeGreaterThanOrEqual(200);
     expect(first.firedAtMs - first.crossedAtMs).toBeLessThanOrEqual(300);

@@ -14,7 +14,7 @@ import { buildKubePodIndex, describeKubeProcess, EMPTY_KUBE_POD_INDEX, readKubeP
 import { parseContainerLogLinkName, parsePodLogDirName } from '../../src/procfs/parse/kube-logs.js';
 import { ProcessTable, type ProcessEntry } from '../../src/procfs/process-table.js';
 import { podSummary } from '../../src/remediation/kube-pod.js';
-import { summarizeProcess } from '../../src/remediation/pipeline.js';
+import { summarizeProcess } from '../../src/remediation/summaries.js';
 import { fixture, fixtureRunner } from '../support/fixtures.js';
 
 const UID = '6f1c9a52-3b7e-4d21-9a0c-2f8e4b7d1c30';

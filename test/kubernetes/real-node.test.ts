@@ -15,7 +15,7 @@ import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
-import { summarizeProcess } from '../../src/remediation/pipeline.js';
+import { summarizeProcess } from '../../src/remediation/summaries.js';
 import { LiveSnapshotReader } from '../../src/remediation/snapshot.js';
 import { canCreateV1Cgroup, V1_MEMORY_ROOT } from '../support/cgroup.js';
 

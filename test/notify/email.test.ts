@@ -60,7 +60,7 @@ describe('e-mail notifier against a real SMTP server (smtp-server, STARTTLS + AU
       ...extra,
     });
     const logger = createLogger({ write: (line: string) => logText.push(line) }, () => new Date('2025-12-12T03:13:00Z'));
-    const service = createNotificationService({ config, logger });
+    const service = createNotificationService({ now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), config, logger });
     services.push(service);
     return service;
   };
@@ -176,10 +176,10 @@ describe('e-mail notifier against a real SMTP server (smtp-server, STARTTLS + AU
     expect(bad({ security: 'ssl' })).toContain('["email.security","must be one of starttls, tls, none"]');
     const config = notifySection.parse({ state_dir: dir, email: { host: 'smtp.example.com', from: 'a@b.c', to: ['x@y.z'], username: 'u', password_file: join(dir, 'missing') } });
     const logger = createLogger({ write: (line: string) => logText.push(line) }, () => new Date());
-    expect(() => createNotificationService({ config, logger })).toThrow(ConfigError);
-    expect(() => createNotificationService({ config, logger })).toThrow(/notify\.email\.password_file: cannot read ".*missing" \(ENOENT\)/);
+    expect(() => createNotificationService({ now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), config, logger })).toThrow(ConfigError);
+    expect(() => createNotificationService({ now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), config, logger })).toThrow(/notify\.email\.password_file: cannot read ".*missing" \(ENOENT\)/);
     const plain = notifySection.parse({ state_dir: dir, email: { host: 'smtp.example.com', security: 'none', from: 'a@b.c', to: ['x@y.z'] } });
-    expect(() => createNotificationService({ config: plain, logger })).toThrow(/notify\.email\.security: "none" .* only for a server on loopback/);
+    expect(() => createNotificationService({ now: () => Date.now(), sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), config: plain, logger })).toThrow(/notify\.email\.security: "none" .* only for a server on loopback/);
   });
 });
 

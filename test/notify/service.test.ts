@@ -5,7 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/logging/logger.js';
 import { notifySection } from '../../src/config/sections/notify.js';
 import type { Notification } from '../../src/notify/events.js';
+import { sleep } from '../../src/agent/system.js';
 import { createNotificationService, type NotificationService } from '../../src/notify/service.js';
+
+/** The real timers, as the agent wires them. */
+const timers = { now: () => Date.now(), sleep };
 import { FakeSlack, reply } from '../support/fake-slack.js';
 import { action, numbered, refusal, warning } from './fixtures.js';
 
@@ -36,7 +40,7 @@ describe('notification service against the fake Slack', () => {
       retry: { initial_backoff: '20ms', max_backoff: '100ms', give_up_after: '1h' },
       ...overrides,
     });
-    const service = createNotificationService({ config, logger, env: { TEST_SLACK_URL: slack.url } });
+    const service = createNotificationService({ ...timers, config, logger, env: { TEST_SLACK_URL: slack.url } });
     services.push(service);
     return service;
   };
@@ -172,7 +176,7 @@ describe('notification service against the fake Slack', () => {
 
   it('without Slack configured, the log notifier alone delivers', async () => {
     const config = notifySection.parse({ state_dir: dir });
-    const s = createNotificationService({ config, logger });
+    const s = createNotificationService({ ...timers, config, logger });
     services.push(s);
     expect(s.notifiers).toEqual(['log']);
     s.start();
@@ -267,17 +271,17 @@ describe('notify config and the webhook URL source', () => {
       const file = join(dir, 'url');
       writeFileSync(file, `${SECRET_URL}\n`);
       const fromFile = notifySection.parse({ state_dir: dir, slack: { webhook_url_file: file } });
-      expect(createNotificationService({ config: fromFile, logger: memoryLogger() }).notifiers).toEqual(['log', 'slack']);
+      expect(createNotificationService({ ...timers, config: fromFile, logger: memoryLogger() }).notifiers).toEqual(['log', 'slack']);
 
       const missing = notifySection.parse({ state_dir: dir, slack: { webhook_url_file: join(dir, 'absent') } });
-      expect(errorOf(() => createNotificationService({ config: missing, logger: memoryLogger() }))).toMatch(/notify\.slack\.webhook_url_file: cannot read ".*absent" \(ENOENT\)/);
+      expect(errorOf(() => createNotificationService({ ...timers, config: missing, logger: memoryLogger() }))).toMatch(/notify\.slack\.webhook_url_file: cannot read ".*absent" \(ENOENT\)/);
 
       const fromEnv = notifySection.parse({ state_dir: dir, slack: { webhook_url_env: 'HOOK' } });
-      expect(errorOf(() => createNotificationService({ config: fromEnv, logger: memoryLogger(), env: {} }))).toMatch(/HOOK is not set or empty/);
-      const plainHttp = errorOf(() => createNotificationService({ config: fromEnv, logger: memoryLogger(), env: { HOOK: SECRET_URL.replace('https', 'http') } }));
+      expect(errorOf(() => createNotificationService({ ...timers, config: fromEnv, logger: memoryLogger(), env: {} }))).toMatch(/HOOK is not set or empty/);
+      const plainHttp = errorOf(() => createNotificationService({ ...timers, config: fromEnv, logger: memoryLogger(), env: { HOOK: SECRET_URL.replace('https', 'http') } }));
       expect(plainHttp).toMatch(/must use https/);
       expect(plainHttp).not.toContain('SECRET');
-      const notUrl = errorOf(() => createNotificationService({ config: fromEnv, logger: memoryLogger(), env: { HOOK: 'XXXXSECRETXXXX' } }));
+      const notUrl = errorOf(() => createNotificationService({ ...timers, config: fromEnv, logger: memoryLogger(), env: { HOOK: 'XXXXSECRETXXXX' } }));
       expect(notUrl).toMatch(/not a URL/);
       expect(notUrl).not.toContain('SECRET');
     } finally {

@@ -15,7 +15,7 @@ describe('Slack notifier against the fake Slack', () => {
   });
 
   const send = async (timeoutMs = 2000, url = slack.url) => {
-    const notifier = createSlackNotifier({ webhookUrl: url, requestTimeoutMs: timeoutMs, username: 'headroom', channel: '#ops' });
+    const notifier = createSlackNotifier({ now: () => Date.now(), webhookUrl: url, requestTimeoutMs: timeoutMs, username: 'headroom', channel: '#ops' });
     return notifier.send(action(), new AbortController().signal);
   };
   const failure = (r: Awaited<ReturnType<typeof send>>): SendFailure => {
@@ -84,7 +84,7 @@ describe('Slack notifier against the fake Slack', () => {
 
   it('stopping aborts an in-flight request and says so', async () => {
     slack.script(reply.hang(5000));
-    const notifier = createSlackNotifier({ webhookUrl: slack.url, requestTimeoutMs: 10_000 });
+    const notifier = createSlackNotifier({ now: () => Date.now(), webhookUrl: slack.url, requestTimeoutMs: 10_000 });
     const controller = new AbortController();
     const pending = notifier.send(warning(), controller.signal);
     setTimeout(() => controller.abort(), 100);

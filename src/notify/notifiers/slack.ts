@@ -1,4 +1,5 @@
 import { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError, type FetchFunction } from '@slack/webhook';
+import { errorMessage } from '../../logging/logger.js';
 import type { Notification } from '../events.js';
 import type { Notifier, SendResult } from '../notifier.js';
 import { renderSlackMessage } from '../render/slack.js';
@@ -15,6 +16,8 @@ export interface SlackNotifierOptions {
   readonly fetch?: typeof fetch;
   /** Name for metrics/cursor; default "slack". */
   readonly name?: string;
+  /** Wall clock, epoch ms (a Retry-After given as a date). */
+  readonly now: () => number;
 }
 
 export const REDACTED_URL = '<slack-webhook-url>';
@@ -81,19 +84,19 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
         await hook.send({ text: message.text, blocks: [...message.blocks] });
         return { ok: true };
       } catch (error) {
-        return classifySlackError(error, seen.retryAfter, options.webhookUrl, signal.aborted);
+        return classifySlackError(error, seen.retryAfter, options.webhookUrl, signal.aborted, options.now());
       }
     },
   };
 }
 
 /** Turns whatever @slack/webhook threw into a SendResult; the URL never reaches the reason. */
-export function classifySlackError(error: unknown, retryAfterHeader: string | null | undefined, webhookUrl: string, aborted: boolean): SendResult {
+export function classifySlackError(error: unknown, retryAfterHeader: string | null | undefined, webhookUrl: string, aborted: boolean, nowMs: number): SendResult {
   const redact = (text: string): string => redactUrl(text, webhookUrl);
   if (error instanceof IncomingWebhookHTTPError) {
     const body = redact(String(error.body ?? '').slice(0, 200)).trim();
     const reason = `Slack answered HTTP ${error.statusCode}${body ? ` ${body}` : ''}`;
-    const retryAfterMs = error.statusCode === 429 ? parseRetryAfter(retryAfterHeader, Date.now()) : undefined;
+    const retryAfterMs = error.statusCode === 429 ? parseRetryAfter(retryAfterHeader, nowMs) : undefined;
     return {
       ok: false,
       retryable: retryableStatus(error.statusCode),
@@ -113,6 +116,6 @@ export function classifySlackError(error: unknown, retryAfterHeader: string | nu
         : `request to Slack failed: ${original.message}${cause}`;
     return { ok: false, retryable: true, reason: redact(reason), ...(aborted ? { aborted: true } : {}) };
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return { ok: false, retryable: true, reason: redact(`unexpected error posting to Slack: ${message}`), ...(aborted ? { aborted: true } : {}) };
 }

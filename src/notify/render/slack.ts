@@ -167,7 +167,8 @@ function memoryFields(m: MemorySummary, label = 'Memory'): MrkdwnText[] {
 }
 
 function footer(n: Notification, extra: readonly string[] = []): ContextBlock {
-  const parts = [`headroom on *${escapeMrkdwn(oneLine(n.host))}*`, `alert ${escapeMrkdwn(oneLine(n.alertName))}`, timestamp(n.at), ...extra, `id \`${codeSafe(oneLine(n.id))}\``];
+  const machine = n.machine === undefined ? '' : ` (${escapeMrkdwn(oneLine(n.machine))})`;
+  const parts = [`headroom on *${escapeMrkdwn(oneLine(n.host))}*${machine}`, `alert ${escapeMrkdwn(oneLine(n.alertName))}`, timestamp(n.at), ...extra, `id \`${codeSafe(oneLine(n.id))}\``];
   return { type: 'context', elements: [md(fitEscaped(parts.join('  ·  '), SLACK_LIMITS.contextText))] };
 }
 

@@ -7,16 +7,8 @@ export function systemdBooted(io: CgroupIo, runDir = '/run/systemd/system'): boo
   return io.isDir(runDir);
 }
 
-/** Finds an executable on PATH (pure over the given lookup), like `command -v`. */
-export function findOnPath(name: string, path: string | undefined, isExecutable: (file: string) => boolean): string | undefined {
-  if (name.includes('/')) return isExecutable(name) ? name : undefined;
-  for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    if (dir.length === 0) continue;
-    const candidate = join(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
+/** Finds an executable on PATH (pure over the given lookup), like `command -v` (src/domain/executables.ts). */
+export { findOnPath } from '../../domain/executables.js';
 
 /** systemd properties for the limits, in the order they are passed ("MemoryMax=53687091200"). */
 export function systemdProperties(limits: JobLimits): string[] {

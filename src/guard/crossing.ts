@@ -1,25 +1,25 @@
 import type { GuardReading } from './reading.js';
 
 /** What the guard remembers between polls (pure state; the loop keeps one). */
-export interface TriggerState {
+export interface CrossingState {
   /** When available memory first went below the threshold in the current dip (monotonic ms). */
   readonly lowSinceMs?: number;
   /** When PSI full first went above its limit in the current episode. */
   readonly pressureSinceMs?: number;
 }
 
-export interface TriggerSettings {
+export interface CrossingSettings {
   readonly availableBelow: number;
   readonly sustainMs: number;
   readonly psiFullAbove: number;
   readonly psiSustainMs: number;
 }
 
-export type TriggerVerdict =
-  | { readonly fire: false; readonly state: TriggerState }
+export type CrossingVerdict =
+  | { readonly fire: false; readonly state: CrossingState }
   | {
       readonly fire: true;
-      readonly state: TriggerState;
+      readonly state: CrossingState;
       /** "low_memory" or "memory_pressure". */
       readonly cause: 'low_memory' | 'memory_pressure';
       /** When the condition began (monotonic ms): the crossing the time-to-safety is measured from. */
@@ -31,10 +31,10 @@ export type TriggerVerdict =
  * Decides whether this poll triggers remediation (pure): available memory has stayed below the threshold
  * for `sustainMs`, or PSI full has stayed above its limit for `psiSustainMs`.
  */
-export function evaluateTrigger(prev: TriggerState, reading: GuardReading, nowMs: number, s: TriggerSettings): TriggerVerdict {
+export function evaluateCrossing(prev: CrossingState, reading: GuardReading, nowMs: number, s: CrossingSettings): CrossingVerdict {
   const low = reading.availableRatio < s.availableBelow;
   const pressured = reading.psiFull !== undefined && reading.psiFull > s.psiFullAbove;
-  const state: TriggerState = {
+  const state: CrossingState = {
     lowSinceMs: low ? (prev.lowSinceMs ?? nowMs) : undefined,
     pressureSinceMs: pressured ? (prev.pressureSinceMs ?? nowMs) : undefined,
   };
