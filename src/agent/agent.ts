@@ -12,6 +12,9 @@ import { NodeFileReader } from '../procfs/file-reader.js';
 import { ProcFs, type KernelUnits } from '../procfs/procfs.js';
 import type { NotificationSink } from '../notify/events.js';
 import type { World } from '../cli/world.js';
+import { readFileSync } from 'node:fs';
+import { loadWebConfig } from '../web/load.js';
+import { createWebServer } from '../web/server.js';
 
 export interface RunningAgent {
   readonly url: string;
@@ -39,6 +42,9 @@ export async function startAgent(
   /** Where the receiver publishes (tests); defaults to the notify service's sink, else a logging sink. */
   options: { readonly sink?: NotificationSink } = {},
 ): Promise<RunningAgent> {
+  // [fleet] TLS / basic auth from the exporter-toolkit web config, checked before anything starts (exit 2).
+  const web = loadWebConfig(config.web.config_file, (p) => readFileSync(p, 'utf8'), world.now());
+  for (const note of web.ignored) world.logger.warn('web config: key not applied', { note });
   const files = new NodeFileReader();
   const proc = new ProcFs(config.agent.procfs, files, units);
   const cgroups = new CgroupFs(config.agent.cgroupfs, files);
@@ -71,14 +77,20 @@ export async function startAgent(
   if (receiver) app.use(receiver.router);
 
   const { host, port } = splitListen(config.agent.listen);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, host);
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
+  // [fleet] http or https per the web config; the receiver's /alerts/ keep their own bearer auth.
+  const { server, scheme } = createWebServer(app, {
+    web,
+    ownAuthPaths: ['/alerts/'],
+    onRejected: (reason) => world.logger.warn('web: request rejected', { reason }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.listen(port, host);
+    server.once('listening', () => resolve());
+    server.once('error', reject);
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}`;
+  const url = `${scheme}://${shownHost}:${address.port}`;
   world.logger.info('agent listening', { url, procfs: config.agent.procfs, cgroupfs: config.agent.cgroupfs });
   notifications?.start();
   return {

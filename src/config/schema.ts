@@ -6,6 +6,7 @@ import { notifySection } from './sections/notify.js';
 import { runSection } from './sections/run.js';
 import { receiverSection } from './sections/receiver.js';
 import { remediationSection } from './sections/remediation.js';
+import { webSection } from './sections/web.js';
 
 /**
  * The whole config file. Each top-level key is one section, defined in ./sections/<name>.ts by the feature
@@ -21,6 +22,8 @@ export const configSchema = section({
   run: runSection.prefault({}),
   receiver: receiverSection.prefault({}),
   remediation: remediationSection.prefault({}),
+  /** The agent's HTTP server: exporter-toolkit web config (TLS, basic auth). Owned by src/web/. */
+  web: webSection.prefault({}),
 }).superRefine((c, ctx) => {
   // The re-check before acting calls memory "recovered" below remediation.recovered.*: if that line were at or
   // above the line an alert (or the guard) fires at, every critical alert would be refused as recovered.
