@@ -63,6 +63,10 @@ export async function startAgent(
   const guard = config.guard.enabled
     ? (await import('../guard/start.js')).startGuard(config, world, { proc, cgroups, files: new NodeFileReader() }, receiver?.remediation, options.sink ?? notifications?.sink)
     : undefined;
+  // [fleet] pull this host's alerts from the Alertmanager cluster into the receiver's pipeline (docs/fleet.md).
+  const fleet = config.fleet.enabled
+    ? (await import('../fleet/start.js')).startAlertSource(config, world, receiver?.remediation.pipeline, options.sink ?? notifications?.sink ?? (await import('../remediation/setup.js')).loggingSink(world.logger))
+    : undefined;
   const app = createExporterApp({
     runner,
     extraRegistries: [
@@ -70,6 +74,7 @@ export async function startAgent(
       ...(notifications ? [notifications.registry] : []),
       ...(receiver ? [receiver.registry] : []),
       ...(guard?.registry ? [guard.registry] : []),
+      ...(fleet ? [fleet.registry] : []), // [fleet]
     ],
     version: world.version,
     logger: world.logger,
@@ -102,6 +107,7 @@ export async function startAgent(
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
+      await fleet?.stop(); // [fleet]
       await guard?.stop();
       await receiver?.close();
       // After the server: a request still in flight may publish; what is undelivered stays in the outbox.

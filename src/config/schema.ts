@@ -7,6 +7,7 @@ import { runSection } from './sections/run.js';
 import { receiverSection } from './sections/receiver.js';
 import { remediationSection } from './sections/remediation.js';
 import { webSection } from './sections/web.js';
+import { fleetSection } from './sections/fleet.js';
 
 /**
  * The whole config file. Each top-level key is one section, defined in ./sections/<name>.ts by the feature
@@ -24,6 +25,8 @@ export const configSchema = section({
   remediation: remediationSection.prefault({}),
   /** The agent's HTTP server: exporter-toolkit web config (TLS, basic auth). Owned by src/web/. */
   web: webSection.prefault({}),
+  /** Pulling this host's alerts from the Alertmanager cluster (docs/fleet.md). Owned by src/fleet/. */
+  fleet: fleetSection.prefault({}),
 }).superRefine((c, ctx) => {
   // The re-check before acting calls memory "recovered" below remediation.recovered.*: if that line were at or
   // above the line an alert (or the guard) fires at, every critical alert would be refused as recovered.
