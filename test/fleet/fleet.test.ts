@@ -239,7 +239,8 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
         // The three "hosts" share one kernel's cgroup tree: cgroup series would be the same on all of them.
         collectors: { disabled: ['cgroups'] },
         thresholds: { process_tree_critical: criticalThreshold, host_memory_warning: 0.98, host_memory_critical: 0.99 },
-        remediation: { state_dir: stateDir(h), min_victim_size: '100M', recovered: { process_tree_share_below: Number((criticalThreshold / 2).toFixed(6)), cgroup_used_below: 0.8 } },
+        // Incidents follow each other within seconds here: no cooldown between actions (default 2m).
+        remediation: { state_dir: stateDir(h), cooldown: '1s', min_victim_size: '100M', recovered: { process_tree_share_below: Number((criticalThreshold / 2).toFixed(6)), cgroup_used_below: 0.8 } },
         receiver: { enabled: true, host: `host-${h.name}`, auth: { token_file: join(dir, 'token') } },
         notify: { state_dir: join(hd, 'notify'), slack: { webhook_url_file: join(hd, 'slack-url'), request_timeout: '2s' }, retry: { initial_backoff: '200ms', max_backoff: '2s' } },
         fleet: { enabled: true, instance: instance(h), alertmanagers: amUrls, interval: '1s', timeout: '900ms' },

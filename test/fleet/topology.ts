@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The fleet test's network: a "hub" namespace holding a bridge (and the central Prometheus, two Alertmanagers
@@ -123,9 +123,9 @@ export function descendants(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
     const p = out[i] as number;
-    let tasks: string[] = [];
+    let tasks: string[];
     try {
-      tasks = sh('ls', [`/proc/${p}/task`]).trim().split('\n');
+      tasks = readdirSync(`/proc/${p}/task`);
     } catch {
       continue;
     }

@@ -1,0 +1,297 @@
+/**
+ * `npm run bench:fleet`: the central side of a fleet, measured on one machine.
+ *
+ * 1. Per-host series budget: 6 000 idle processes (bench/lib/idle_children.py), one headroom agent with the
+ *    default config, its /metrics scraped and counted (series per metric family). That body is the recording.
+ * 2. 500 simulated agents: one small HTTP server in this process listening on 500 loopback ports, serving the
+ *    recorded body (a tenth of the hosts with thresholds lowered so their alerts fire: 500 hosts' alerts). A
+ *    real Prometheus scrapes them every 5 s (the repo's interval for the headroom job) with the repo's rules,
+ *    sending to a real Alertmanager (alerting/alertmanager-fleet.yml). Printed: rule evaluation time per group
+ *    (prometheus_rule_group_last_duration_seconds), head series, Prometheus RSS, scrape duration.
+ * 3. The routing design at 500 hosts: 500 AlertSource pullers (src/fleet/source.ts, the agents' code) in this
+ *    process, each asking the Alertmanager for its own instance's alerts, rounds of 500 requests; printed: round
+ *    time, Alertmanager RSS and CPU, and whether every host got exactly its own alerts.
+ *
+ *   npm run bench:fleet                       # 500 hosts, 6000 processes, ~3 minutes
+ *   options: --hosts N (≤ 1000) --processes N (≤ 10000) --settle SECONDS (≤ 300)
+ *
+ * Safety: every process started (idle children, agent, Prometheus, Alertmanager) is stopped by PID in a finally
+ * block; everything listens on 127.0.0.1; counts and durations are bounded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { AlertSource, type FetchText, type PipelineLike } from '../src/fleet/source.js';
+import { memoryLogger } from '../src/logging/logger.js';
+import type { Notification } from '../src/notify/events.js';
+import type { Outcome, Trigger } from '../src/remediation/trigger.js';
+import { IdleChildren, stopChild } from './lib/children.js';
+import { HEADROOM_MAIN, headroomLaunch } from './lib/headroom.js';
+import { pidBudget, residentBytes, statTimes, CLOCK_TICKS_PER_SECOND } from './lib/proc.js';
+import { RunningTarget, scrapeOnce, seriesCount } from './lib/targets.js';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const MIB = 1024 * 1024;
+
+function option(name: string, fallback: number, max: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new Error(`--${name}: must be a whole number from 1 to ${max}`);
+  return v;
+}
+const HOSTS = option('hosts', 500, 1000);
+const PROCESSES = option('processes', 6000, 10_000);
+const SETTLE_S = option('settle', 75, 300);
+
+const cleanups: Array<() => Promise<void> | void> = [];
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function get(url: string, agent?: Agent, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let last = '';
+  while (performance.now() < deadline) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms ${last}`);
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = createServer();
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
+    servers.push(s);
+    ports.push((s.address() as { port: number }).port);
+  }
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+function spawnBounded(command: string, args: readonly string[]): ChildProcess {
+  const child = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  child.once('exit', (code, signal) => {
+    if (code !== 0 && signal === null) process.stderr.write(`${command} exited ${code}: ${err}\n`);
+  });
+  cleanups.push(() => stopChild(child, 5000));
+  return child;
+}
+
+function familyOf(line: string): string {
+  const name = line.split(/[{ ]/)[0] ?? '';
+  return name.replace(/_(bucket|sum|count)$/, '');
+}
+
+/** Step 1: the series one host exports at PROCESSES processes with the default config. */
+async function seriesBudget(): Promise<string> {
+  const budget = pidBudget();
+  if (budget.available < PROCESSES + 1000) throw new Error(`not enough PIDs for ${PROCESSES} processes: ${budget.limits.join('; ')}`);
+  const idle = await IdleChildren.start(PROCESSES, process.env.HEADROOM_BENCH_PYTHON ?? 'python3', 120_000, (i) => cleanups.push(async () => void (await i.stop())));
+  const launch = headroomLaunch(undefined);
+  const target = await RunningTarget.start({ name: 'headroom', command: launch.command, args: (port) => [...launch.args, 'agent', '--listen', `127.0.0.1:${port}`], describe: launch.describe }, 60_000, (t) => cleanups.push(() => t.stop()));
+  let body = '';
+  const counts: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    body = (await scrapeOnce(target.url, target.agent, 30_000)).body;
+    counts.push(seriesCount(body));
+  }
+  const families = new Map<string, number>();
+  for (const line of body.split('\n')) if (line !== '' && !line.startsWith('#')) families.set(familyOf(line), (families.get(familyOf(line)) ?? 0) + 1);
+  log(`== per-host series budget: ${PROCESSES} idle processes (+ the machine's own), default config, ${launch.describe}`);
+  log(`series per scrape (5 scrapes): ${counts.join(', ')}  → budget: ${Math.max(...counts)} series per host`);
+  const top = [...families.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  log(`largest families: ${top.map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  log(`bounded by: top_processes.max_series 50, process_groups.max_groups 15 (+other), cgroups.max_series 200 (see docs/fleet.md)`);
+  await target.stop();
+  await idle.stop();
+  return body;
+}
+
+/** Makes host i's body: the recording, with lowered thresholds on every tenth host so its alerts fire. */
+function hostBody(recorded: string, i: number): string {
+  if (i % 10 !== 0) return recorded;
+  return recorded
+    .replace(/^(headroom_threshold_ratio\{threshold="process_tree_critical"\}) .*$/m, '$1 0.0001')
+    .replace(/^(headroom_threshold_ratio\{threshold="host_memory_warning"\}) .*$/m, '$1 0.01')
+    .replace(/^(headroom_threshold_ratio\{threshold="host_memory_critical"\}) .*$/m, '$1 0.02');
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const recorded = await seriesBudget();
+  const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-fleet-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Step 2: 500 simulated agents on loopback ports, served by one server per port from this process.
+  const ports = await freePorts(HOSTS + 2);
+  const promPort = ports[HOSTS] as number;
+  const amPort = ports[HOSTS + 1] as number;
+  const servers: Server[] = [];
+  const bodies = new Map<number, string>();
+  for (let i = 0; i < HOSTS; i++) {
+    const port = ports[i] as number;
+    bodies.set(port, hostBody(recorded, i));
+    const s = createServer((req, res) => {
+      res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+      res.end(bodies.get(port));
+    });
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve());
+    });
+    servers.push(s);
+  }
+  cleanups.push(() => Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => undefined));
+  const instances = ports.slice(0, HOSTS).map((p) => `127.0.0.1:${p}`);
+  const promConfig = [
+    'global:',
+    '  scrape_interval: 5s',
+    '  scrape_timeout: 4s',
+    '  evaluation_interval: 5s',
+    'rule_files:',
+    `  - ${join(REPO, 'prometheus', 'rules', '*.yml')}`,
+    'alerting:',
+    '  alertmanagers:',
+    '    - static_configs:',
+    `        - targets: ['127.0.0.1:${amPort}']`,
+    'scrape_configs:',
+    '  - job_name: headroom',
+    '    static_configs:',
+    `      - targets: [${instances.map((x) => `'${x}'`).join(', ')}]`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'prometheus.yml'), promConfig);
+  const am = spawnBounded('prometheus-alertmanager', [`--config.file=${join(REPO, 'alerting', 'alertmanager-fleet.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+  const prom = spawnBounded('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
+  const promUrl = `http://127.0.0.1:${promPort}`;
+  const amUrl = `http://127.0.0.1:${amPort}`;
+  const query = async (expr: string): Promise<number[]> => {
+    const r = await get(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+    const j = JSON.parse(r.body) as { data: { result: Array<{ value: [number, string] }> } };
+    return j.data.result.map((x) => Number(x.value[1]));
+  };
+  await waitFor('Prometheus scraping all targets', 120_000, async () => {
+    const up = await query('sum(up{job="headroom"})');
+    return (up[0] ?? 0) >= HOSTS ? true : undefined;
+  });
+  log(`\n== central side: ${HOSTS} simulated agents (recorded body, ${seriesCount(recorded)} series each), Prometheus (repo rules, 5 s scrape/eval) + Alertmanager`);
+  log(`settling ${SETTLE_S} s (rules with for: 15s-1m fire; alerts reach Alertmanager)…`);
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+  const headSeries = (await query('prometheus_tsdb_head_series'))[0] ?? 0;
+  const groups = await get(`${promUrl}/api/v1/rules`);
+  const rules = JSON.parse(groups.body) as { data: { groups: Array<{ name: string; evaluationTime: number; rules: Array<{ type: string; state?: string; alerts?: unknown[] }> }> } };
+  const evalTotal = rules.data.groups.reduce((s, g) => s + g.evaluationTime, 0);
+  const firing = rules.data.groups.flatMap((g) => g.rules).reduce((s, r) => s + (r.alerts?.length ?? 0), 0);
+  const scrapeDur = await query('quantile(0.99, scrape_duration_seconds{job="headroom"})');
+  const promRss = residentBytes(prom.pid as number);
+  log(`head series: ${headSeries} (${(headSeries / HOSTS).toFixed(0)} per host)`);
+  log(`rule evaluation (last, per group): ${rules.data.groups.map((g) => `${g.name} ${(g.evaluationTime * 1000).toFixed(1)} ms`).join(', ')}; total ${(evalTotal * 1000).toFixed(1)} ms per 5 s evaluation interval`);
+  log(`alerts (firing + pending) in Prometheus: ${firing}; scrape duration p99 ${((scrapeDur[0] ?? 0) * 1000).toFixed(1)} ms`);
+  log(`Prometheus RSS: ${((promRss?.rss ?? 0) / MIB).toFixed(0)} MiB (peak ${((promRss?.peak ?? 0) / MIB).toFixed(0)} MiB)`);
+
+  // Step 3: 500 pullers, the agents' AlertSource code, against the real Alertmanager.
+  const amAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const fetchText: FetchText = (url) => get(url, amAgent, 10_000);
+  const amAlerts = JSON.parse((await get(`${amUrl}/api/v2/alerts`)).body) as Array<{ labels: Record<string, string> }>;
+  const expected = new Map<string, number>();
+  for (const a of amAlerts) if (a.labels.instance) expected.set(a.labels.instance, (expected.get(a.labels.instance) ?? 0) + 1);
+  let wrongHost = 0;
+  const handedPerHost = new Map<string, number>();
+  const sources = instances.map((inst) => {
+    const pipeline: PipelineLike = {
+      isDuplicate: () => false,
+      handle: (t: Trigger): Promise<Outcome> => {
+        handedPerHost.set(inst, (handedPerHost.get(inst) ?? 0) + 1);
+        if (t.kind === 'critical' && t.target.ok && 'instance' in t.target) wrongHost++;
+        return Promise.resolve({ kind: 'duplicate' });
+      },
+    };
+    return new AlertSource({ instance: inst, host: inst, members: [amUrl], remediateReceivers: ['headroom-remediate'], pipeline, sink: { publish: (_n: Notification) => undefined }, fetchText, now: () => new Date(), logger: memoryLogger(), registry: new Registry() });
+  });
+  const amBefore = statTimes(am.pid as number);
+  const rounds: number[] = [];
+  let handedFirst = 0;
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    const results = await Promise.all(sources.map((s) => s.poll()));
+    rounds.push(performance.now() - t0);
+    if (r === 0) handedFirst = results.reduce((s, x) => s + x.handed.length, 0);
+    for (const [i, x] of results.entries()) {
+      if (x.answered !== 1) throw new Error(`host ${instances[i]}: Alertmanager did not answer`);
+      wrongHost += x.foreign;
+    }
+  }
+  const amAfter = statTimes(am.pid as number);
+  const amCpu = amBefore && amAfter ? (amAfter.utime + amAfter.stime - amBefore.utime - amBefore.stime) / CLOCK_TICKS_PER_SECOND : Number.NaN;
+  const amRss = residentBytes(am.pid as number);
+  let mismatched = 0;
+  for (const inst of instances) {
+    // Round 1 hands each alert once (later rounds: the pipeline's duplicates, here "not a duplicate" again).
+    const perRound = (handedPerHost.get(inst) ?? 0) / 5;
+    if (perRound !== (expected.get(inst) ?? 0)) mismatched++;
+  }
+  amAgent.destroy();
+  const sorted = [...rounds].sort((a, b) => a - b);
+  log(`\n== routing (agents pull their alerts): ${HOSTS} pullers × 5 rounds against one Alertmanager holding ${amAlerts.length} alerts`);
+  log(`round of ${HOSTS} filtered GET /api/v2/alerts: median ${(sorted[2] ?? 0).toFixed(0)} ms, max ${(sorted[4] ?? 0).toFixed(0)} ms (agents poll every 5 s by default → ${(HOSTS / 5).toFixed(0)} requests/s per Alertmanager)`);
+  log(`Alertmanager CPU for ${HOSTS * 5} requests: ${amCpu.toFixed(2)} s (${((amCpu / (HOSTS * 5)) * 1000).toFixed(2)} ms per request); RSS ${((amRss?.rss ?? 0) / MIB).toFixed(0)} MiB`);
+  log(`alerts handed in the first round: ${handedFirst}; hosts whose handed alerts ≠ their own alerts in Alertmanager: ${mismatched}; alerts for another instance: ${wrongHost}`);
+  log(`\nbench:fleet done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+let exitCode = 0;
+const onSignal = (): void => {
+  void runCleanups().then(() => process.exit(130));
+};
+async function runCleanups(): Promise<void> {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch (error) {
+      process.stderr.write(`cleanup: ${error instanceof Error ? error.message : String(error)}\n`);
+      exitCode = 1;
+    }
+  }
+  cleanups.length = 0;
+}
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench:fleet failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  exitCode = 1;
+} finally {
+  await runCleanups();
+}
+void HEADROOM_MAIN;
+process.exit(exitCode);
