@@ -131,7 +131,29 @@ async function seriesBudget(): Promise<string> {
   log(`series per scrape (5 scrapes): ${counts.join(', ')}  → budget: ${Math.max(...counts)} series per host`);
   const top = [...families.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
   log(`largest families: ${top.map(([f, n]) => `${f} ${n}`).join(', ')}`);
-  log(`bounded by: top_processes.max_series 50, process_groups.max_groups 15 (+other), cgroups.max_series 200 (see docs/fleet.md)`);
+  // The worst case with the default caps: series per exported object (measured) × the cap on objects.
+  const objects = { process: new Set<string>(), group: new Set<string>(), cgroup: new Set<string>() };
+  const perKind = { process: 0, group: 0, cgroup: 0, fixed: 0 };
+  for (const line of body.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const pid = /[{,]pid="([^"]*)"/.exec(line)?.[1];
+    const group = /[{,]group="([^"]*)"/.exec(line)?.[1];
+    const cgroup = /[{,]cgroup="([^"]*)"/.exec(line)?.[1];
+    if (pid !== undefined) {
+      objects.process.add(pid);
+      perKind.process++;
+    } else if (group !== undefined) {
+      objects.group.add(group);
+      perKind.group++;
+    } else if (cgroup !== undefined && line.startsWith('headroom_cgroup_')) {
+      objects.cgroup.add(cgroup);
+      perKind.cgroup++;
+    } else perKind.fixed++;
+  }
+  const per = (k: 'process' | 'group' | 'cgroup'): number => (objects[k].size === 0 ? 0 : Math.ceil(perKind[k] / objects[k].size));
+  const bound = perKind.fixed + per('process') * 50 + per('group') * 16 + per('cgroup') * 200;
+  log(`exported now: ${objects.process.size} processes × ≤${per('process')} series, ${objects.group.size} groups × ≤${per('group')}, ${objects.cgroup.size} cgroups × ≤${per('cgroup')}, ${perKind.fixed} other series`);
+  log(`worst case with the default caps (top_processes.max_series 50, process_groups.max_groups 15 + other, cgroups.max_series 200): ${bound} series per host`);
   await target.stop();
   await idle.stop();
   return body;
@@ -163,7 +185,7 @@ async function main(): Promise<void> {
   const bodies = new Map<number, string>();
   for (let i = 0; i < HOSTS; i++) {
     const port = ports[i] as number;
-    bodies.set(port, hostBody(recorded, i));
+    bodies.set(port, recorded);
     const s = createServer((req, res) => {
       res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
       res.end(bodies.get(port));
@@ -208,21 +230,29 @@ async function main(): Promise<void> {
     return (up[0] ?? 0) >= HOSTS ? true : undefined;
   });
   log(`\n== central side: ${HOSTS} simulated agents (recorded body, ${seriesCount(recorded)} series each), Prometheus (repo rules, 5 s scrape/eval) + Alertmanager`);
-  log(`settling ${SETTLE_S} s (rules with for: 15s-1m fire; alerts reach Alertmanager)…`);
+  const measure = async (label: string): Promise<void> => {
+    const tsdb = JSON.parse((await get(`${promUrl}/api/v1/status/tsdb`)).body) as { data: { headStats: { numSeries: number } } };
+    const headSeries = tsdb.data.headStats.numSeries;
+    const groups = await get(`${promUrl}/api/v1/rules`);
+    const rules = JSON.parse(groups.body) as { data: { groups: Array<{ name: string; evaluationTime: number; rules: Array<{ type: string; alerts?: unknown[] }> }> } };
+    const evalTotal = rules.data.groups.reduce((s, g) => s + g.evaluationTime, 0);
+    const firing = rules.data.groups.flatMap((g) => g.rules).reduce((s, r) => s + (r.alerts?.length ?? 0), 0);
+    const scrapeDur = await query('quantile(0.99, scrape_duration_seconds{job="headroom"})');
+    const promRss = residentBytes(prom.pid as number);
+    log(`-- ${label}`);
+    log(`head series: ${headSeries} (${(headSeries / HOSTS).toFixed(0)} per host)`);
+    log(`rule evaluation (last, per group): ${rules.data.groups.map((g) => `${g.name} ${(g.evaluationTime * 1000).toFixed(1)} ms`).join(', ')}; total ${(evalTotal * 1000).toFixed(1)} ms per 5 s evaluation interval (groups run concurrently)`);
+    log(`alerts (firing + pending) in Prometheus: ${firing}; scrape duration p99 ${((scrapeDur[0] ?? 0) * 1000).toFixed(1)} ms`);
+    log(`Prometheus RSS: ${((promRss?.rss ?? 0) / MIB).toFixed(0)} MiB (peak ${((promRss?.peak ?? 0) / MIB).toFixed(0)} MiB)`);
+  };
+  const quiet = Math.min(30, SETTLE_S);
+  log(`quiet fleet: settling ${quiet} s…`);
+  await new Promise((r) => setTimeout(r, quiet * 1000));
+  await measure('quiet fleet (no alert firing)');
+  for (let i = 0; i < HOSTS; i++) bodies.set(ports[i] as number, hostBody(recorded, i));
+  log(`alert storm: thresholds lowered on every 10th host; settling ${SETTLE_S} s (rules with for: 15s-1m fire; alerts reach Alertmanager)…`);
   await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
-  const tsdb = JSON.parse((await get(`${promUrl}/api/v1/status/tsdb`)).body) as { data: { headStats: { numSeries: number } } };
-  const headSeries = tsdb.data.headStats.numSeries;
-  const groups = await get(`${promUrl}/api/v1/rules`);
-  const rules = JSON.parse(groups.body) as { data: { groups: Array<{ name: string; evaluationTime: number; rules: Array<{ type: string; state?: string; alerts?: unknown[] }> }> } };
-  const evalTotal = rules.data.groups.reduce((s, g) => s + g.evaluationTime, 0);
-  const firing = rules.data.groups.flatMap((g) => g.rules).reduce((s, r) => s + (r.alerts?.length ?? 0), 0);
-  const scrapeDur = await query('quantile(0.99, scrape_duration_seconds{job="headroom"})');
-  const promRss = residentBytes(prom.pid as number);
-  log(`head series: ${headSeries} (${(headSeries / HOSTS).toFixed(0)} per host)`);
-  log(`rule evaluation (last, per group): ${rules.data.groups.map((g) => `${g.name} ${(g.evaluationTime * 1000).toFixed(1)} ms`).join(', ')}; total ${(evalTotal * 1000).toFixed(1)} ms per 5 s evaluation interval`);
-  log(`alerts (firing + pending) in Prometheus: ${firing}; scrape duration p99 ${((scrapeDur[0] ?? 0) * 1000).toFixed(1)} ms`);
-  log(`Prometheus RSS: ${((promRss?.rss ?? 0) / MIB).toFixed(0)} MiB (peak ${((promRss?.peak ?? 0) / MIB).toFixed(0)} MiB)`);
-
+  await measure('alert storm');
   // Step 3: 500 pullers, the agents' AlertSource code, against the real Alertmanager. Agents poll on their own
   // clocks, so one 5 s interval spreads the 500 requests evenly (100 requests/s), as in the field.
   const amAgent = new Agent({ keepAlive: true, maxSockets: 32 });
@@ -236,6 +266,7 @@ async function main(): Promise<void> {
   const amAlerts = JSON.parse((await get(`${amUrl}/api/v2/alerts`, undefined, 30_000)).body) as Array<{ labels: Record<string, string>; status: { state: string } }>;
   const byState = new Map<string, number>();
   for (const a of amAlerts) byState.set(a.status.state, (byState.get(a.status.state) ?? 0) + 1);
+  const pullLog = memoryLogger();
   let handed = 0;
   let foreign = 0;
   let unanswered = 0;
@@ -250,7 +281,7 @@ async function main(): Promise<void> {
         sink: { publish: (_n: Notification) => undefined },
         fetchText,
         now: () => new Date(),
-        logger: memoryLogger(),
+        logger: pullLog,
         registry: new Registry(),
       }),
   );
@@ -284,6 +315,9 @@ async function main(): Promise<void> {
   log(`${requests} filtered GET /api/v2/alerts in ${wall.toFixed(1)} s (${(requests / wall).toFixed(0)}/s): latency median ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)} ms; unanswered ${unanswered}`);
   log(`Alertmanager CPU ${amCpu.toFixed(2)} s for ${requests} requests (${((amCpu / requests) * 1000).toFixed(2)} ms each, ${((amCpu / wall) * 100).toFixed(0)} % of a core); RSS ${((amRss?.rss ?? 0) / MIB).toFixed(0)} MiB`);
   log(`alerts handed to pipelines in round 1: ${handed}; alerts returned for another instance (dropped): ${foreign}`);
+  const errors = new Map<string, number>();
+  for (const l of pullLog.lines) if (l.level === 'warn') errors.set(String((l as { error?: unknown }).error).slice(0, 160), (errors.get(String((l as { error?: unknown }).error).slice(0, 160)) ?? 0) + 1);
+  if (errors.size > 0) log(`pull errors: ${[...errors].map(([e, n]) => `${n}× ${e}`).join('; ')}`);
   log(`\nbench:fleet done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
