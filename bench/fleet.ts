@@ -178,7 +178,8 @@ async function main(): Promise<void> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
 
   // Step 2: 500 simulated agents on loopback ports, served by one server per port from this process.
-  const ports = await freePorts(HOSTS + 2);
+  const ports = await freePorts(HOSTS + 3);
+  const am2Port = ports[HOSTS + 2] as number;
   const promPort = ports[HOSTS] as number;
   const amPort = ports[HOSTS + 1] as number;
   const servers: Server[] = [];
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), promConfig);
   const am = spawnBounded('prometheus-alertmanager', [`--config.file=${join(REPO, 'alerting', 'alertmanager-fleet.yml')}`, `--storage.path=${join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=']);
+  // The same Alertmanager with --web.get-concurrency raised (docs/fleet.md: what a fleet should run with).
+  const amWide = spawnBounded('prometheus-alertmanager', [`--config.file=${join(REPO, 'alerting', 'alertmanager-fleet.yml')}`, `--storage.path=${join(dir, 'am2')}`, `--web.listen-address=127.0.0.1:${am2Port}`, '--cluster.listen-address=', '--web.get-concurrency=64']);
   const prom = spawnBounded('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${promPort}`]);
   const promUrl = `http://127.0.0.1:${promPort}`;
   const amUrl = `http://127.0.0.1:${amPort}`;
@@ -234,7 +237,8 @@ async function main(): Promise<void> {
     const tsdb = JSON.parse((await get(`${promUrl}/api/v1/status/tsdb`)).body) as { data: { headStats: { numSeries: number } } };
     const headSeries = tsdb.data.headStats.numSeries;
     const groups = await get(`${promUrl}/api/v1/rules`);
-    const rules = JSON.parse(groups.body) as { data: { groups: Array<{ name: string; evaluationTime: number; rules: Array<{ type: string; alerts?: unknown[] }> }> } };
+    const rules = JSON.parse(groups.body) as { data: { groups: Array<{ name: string; evaluationTime: number; rules: Array<{ type: string; name: string; labels?: Record<string, string>; alerts?: unknown[] }> }> } };
+    const byRule = rules.data.groups.flatMap((g) => g.rules).filter((r) => (r.alerts?.length ?? 0) > 0).map((r) => `${r.name}/${r.labels?.severity ?? ''} ${r.alerts?.length ?? 0}`);
     const evalTotal = rules.data.groups.reduce((s, g) => s + g.evaluationTime, 0);
     const firing = rules.data.groups.flatMap((g) => g.rules).reduce((s, r) => s + (r.alerts?.length ?? 0), 0);
     const scrapeDur = await query('quantile(0.99, scrape_duration_seconds{job="headroom"})');
@@ -242,7 +246,7 @@ async function main(): Promise<void> {
     log(`-- ${label}`);
     log(`head series: ${headSeries} (${(headSeries / HOSTS).toFixed(0)} per host)`);
     log(`rule evaluation (last, per group): ${rules.data.groups.map((g) => `${g.name} ${(g.evaluationTime * 1000).toFixed(1)} ms`).join(', ')}; total ${(evalTotal * 1000).toFixed(1)} ms per 5 s evaluation interval (groups run concurrently)`);
-    log(`alerts (firing + pending) in Prometheus: ${firing}; scrape duration p99 ${((scrapeDur[0] ?? 0) * 1000).toFixed(1)} ms`);
+    log(`alerts (firing + pending) in Prometheus: ${firing} (${byRule.join(', ') || 'none'}); scrape duration p99 ${((scrapeDur[0] ?? 0) * 1000).toFixed(1)} ms`);
     log(`Prometheus RSS: ${((promRss?.rss ?? 0) / MIB).toFixed(0)} MiB (peak ${((promRss?.peak ?? 0) / MIB).toFixed(0)} MiB)`);
   };
   const quiet = Math.min(30, SETTLE_S);
@@ -255,6 +259,7 @@ async function main(): Promise<void> {
   await measure('alert storm');
   // Step 3: 500 pullers, the agents' AlertSource code, against the real Alertmanager. Agents poll on their own
   // clocks, so one 5 s interval spreads the 500 requests evenly (100 requests/s), as in the field.
+  const routing = async (amUrl: string, amProc: ChildProcess, label: string): Promise<void> => {
   const amAgent = new Agent({ keepAlive: true, maxSockets: 32 });
   const latencies: number[] = [];
   const fetchText: FetchText = async (url) => {
@@ -286,7 +291,7 @@ async function main(): Promise<void> {
       }),
   );
   const ROUNDS = 3;
-  const amBefore = statTimes(am.pid as number);
+  const amBefore = statTimes(amProc.pid as number);
   const t0 = performance.now();
   const polls: Array<Promise<void>> = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -304,20 +309,23 @@ async function main(): Promise<void> {
   }
   await Promise.all(polls);
   const wall = (performance.now() - t0) / 1000;
-  const amAfter = statTimes(am.pid as number);
+  const amAfter = statTimes(amProc.pid as number);
   const amCpu = amBefore && amAfter ? (amAfter.cpuTicks - amBefore.cpuTicks) / CLOCK_TICKS_PER_SECOND : Number.NaN;
-  const amRss = residentBytes(am.pid as number);
+  const amRss = residentBytes(amProc.pid as number);
   amAgent.destroy();
   const sorted = [...latencies].sort((a, b) => a - b);
   const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
   const requests = HOSTS * ROUNDS;
-  log(`\n== routing (agents pull their alerts): ${HOSTS} pullers, ${ROUNDS} rounds of 5 s, one Alertmanager holding ${amAlerts.length} alerts (${[...byState].map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  log(`\n== routing (agents pull their alerts), ${label}: ${HOSTS} pullers, ${ROUNDS} rounds of 5 s, one Alertmanager holding ${amAlerts.length} alerts (${[...byState].map(([k, v]) => `${k} ${v}`).join(', ')})`);
   log(`${requests} filtered GET /api/v2/alerts in ${wall.toFixed(1)} s (${(requests / wall).toFixed(0)}/s): latency median ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)} ms; unanswered ${unanswered}`);
   log(`Alertmanager CPU ${amCpu.toFixed(2)} s for ${requests} requests (${((amCpu / requests) * 1000).toFixed(2)} ms each, ${((amCpu / wall) * 100).toFixed(0)} % of a core); RSS ${((amRss?.rss ?? 0) / MIB).toFixed(0)} MiB`);
   log(`alerts handed to pipelines in round 1: ${handed}; alerts returned for another instance (dropped): ${foreign}`);
   const errors = new Map<string, number>();
   for (const l of pullLog.lines) if (l.level === 'warn') errors.set(String((l as { error?: unknown }).error).slice(0, 160), (errors.get(String((l as { error?: unknown }).error).slice(0, 160)) ?? 0) + 1);
   if (errors.size > 0) log(`pull errors: ${[...errors].map(([e, n]) => `${n}× ${e}`).join('; ')}`);
+  };
+  await routing(amUrl, am, 'Alertmanager defaults (--web.get-concurrency 0 = max(GOMAXPROCS, 8))');
+  await routing(`http://127.0.0.1:${am2Port}`, amWide, '--web.get-concurrency=64');
   log(`\nbench:fleet done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 

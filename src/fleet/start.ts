@@ -89,7 +89,8 @@ export function startAlertSource(config: HeadroomConfig, world: World, pipeline:
       if (!stopped) timer = setTimeout(round, cfg.interval);
     });
   };
-  round();
+  // A random first delay spreads a fleet's pulls over the interval (agents started together do not stay in step).
+  timer = setTimeout(round, Math.floor(Math.random() * cfg.interval));
   world.logger.info('fleet: pulling this host\'s alerts', { instance: cfg.instance, alertmanagers: cfg.alertmanagers, intervalMs: cfg.interval });
   return {
     registry,

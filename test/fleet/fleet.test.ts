@@ -16,8 +16,8 @@ import { alivePid, descendants, killTree, startIn, Topology, type Host, type Sta
 /**
  * The fleet, end to end on one machine: three "hosts" (network namespaces on a bridge, each agent in its own
  * PID and mount namespace with its own /proc), a central Prometheus scraping them over HTTPS with a client
- * certificate, and two Alertmanagers in one gossip cluster. Each agent pulls its own alerts from both
- * Alertmanagers (docs/fleet.md). Memory hogs run inside a 512 MiB hard-limited v1 cgroup, in host B's PID
+ * certificate, and two Alertmanagers in one gossip cluster (their API over TLS with basic auth). Each agent
+ * pulls its own alerts from both Alertmanagers (docs/fleet.md). Memory hogs run inside a 512 MiB hard-limited v1 cgroup, in host B's PID
  * namespace. Everything is torn down by PID and by the names created here, whatever happens.
  */
 const exec = promisify(execFile);
@@ -72,7 +72,10 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
   const hostCerts = new Map<string, CertPair>();
   const TOKEN = `fleet-token-${TAG}-0123456789abcdef`;
   const [am1, am2] = topo.hubAddresses;
-  const amUrls = [`http://${am1}:9093`, `http://${am2}:9093`];
+  const amUrls = [`https://${am1}:9093`, `https://${am2}:9093`];
+  const AM_PASSWORD = `am-secret-${TAG}`;
+  /** curl arguments for the Alertmanagers' API: TLS (server CA) and basic auth, as the agents use them. */
+  const amAuth = (): string[] => ['--cacert', serverCa.cert, '-u', `headroom:${AM_PASSWORD}`];
   const prom = `http://${am1}:9090`;
   /** Alerts each Alertmanager showed for host B, by fingerprint (recorded by the watcher). */
   const seenByAm = new Map<string, Map<string, AmAlert>>(amUrls.map((u) => [u, new Map()]));
@@ -109,7 +112,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
   };
   const amAlerts = async (url: string, filter: string[]): Promise<AmAlert[]> => {
     const q = filter.map((f) => `filter=${encodeURIComponent(f)}`).join('&');
-    const r = await curlIn(topo.hub, [`${url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true&${q}`]);
+    const r = await curlIn(topo.hub, [...amAuth(), `${url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true&${q}`]);
     return r.code === 0 ? (JSON.parse(r.out) as AmAlert[]) : [];
   };
   const jobPids = (): number[] => {
@@ -162,8 +165,15 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
     await pollUntil(async () => Promise.resolve((slackProc.output().match(/^ready /gm) ?? []).length === 3 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200, what: 'fake Slack', abort: () => (slackProc.child.exitCode !== null ? slackProc.output() : undefined) });
     const slackUrls = new Map([...slackProc.output().matchAll(/^ready (\w+) (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
 
-    // Two Alertmanagers in one cluster, from the repo's fleet config.
+    // Two Alertmanagers in one cluster, from the repo's fleet config; their API over TLS with basic auth.
     const amConfig = repo('alerting', 'alertmanager-fleet.yml');
+    writeFileSync(join(dir, 'am-password'), AM_PASSWORD);
+    writeFileSync(join(dir, 'amtool-http.yml'), dump({ tls_config: { ca_file: serverCa.cert }, basic_auth: { username: 'headroom', password: AM_PASSWORD } }));
+    const amHash = bcrypt.hashSync(AM_PASSWORD, 4);
+    for (const [i, addr] of topo.hubAddresses.entries()) {
+      const c = makeCert(certs, serverCa, `am${i + 1}`, { sans: [`IP:${addr}`] });
+      writeFileSync(join(dir, `am${i + 1}-web.yml`), dump({ tls_server_config: { cert_file: c.cert, key_file: c.key }, basic_auth_users: { headroom: amHash } }));
+    }
     for (const [i, addr] of topo.hubAddresses.entries()) {
       const peer = topo.hubAddresses[1 - i] ?? '';
       const s = startIn(topo.hub, `alertmanager-${i + 1}`, [
@@ -171,6 +181,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
         `--config.file=${amConfig}`,
         `--storage.path=${join(dir, `am${i + 1}`)}`,
         `--web.listen-address=${addr}:9093`,
+        `--web.config.file=${join(dir, `am${i + 1}-web.yml`)}`,
         `--cluster.listen-address=${addr}:9094`,
         `--cluster.peer=${peer}:9094`,
         '--cluster.settle-timeout=2s',
@@ -182,7 +193,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
     await pollUntil(
       async () => {
         for (const u of amUrls) {
-          const r = await curlIn(topo.hub, [`${u}/api/v2/status`]);
+          const r = await curlIn(topo.hub, [...amAuth(), `${u}/api/v2/status`]);
           if (r.code !== 0) return undefined;
           const st = JSON.parse(r.out) as { cluster: { status: string; peers: unknown[] } };
           if (st.cluster.status !== 'ready' || st.cluster.peers.length !== 2) return undefined;
@@ -204,7 +215,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
       ...base,
       global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
       rule_files: [repo('prometheus', 'rules', '*.yml')],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: topo.hubAddresses.map((a) => `${a}:9093`) }] }] },
+      alerting: { alertmanagers: [{ scheme: 'https', tls_config: { ca_file: serverCa.cert }, basic_auth: { username: 'headroom', password_file: join(dir, 'am-password') }, static_configs: [{ targets: topo.hubAddresses.map((a) => `${a}:9093`) }] }] },
       scrape_configs: [
         {
           ...headroomJob,
@@ -243,7 +254,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
         remediation: { state_dir: stateDir(h), cooldown: '1s', min_victim_size: '100M', recovered: { process_tree_share_below: Number((criticalThreshold / 2).toFixed(6)), cgroup_used_below: 0.8 } },
         receiver: { enabled: true, host: `host-${h.name}`, auth: { token_file: join(dir, 'token') } },
         notify: { state_dir: join(hd, 'notify'), slack: { webhook_url_file: join(hd, 'slack-url'), request_timeout: '2s' }, retry: { initial_backoff: '200ms', max_backoff: '2s' } },
-        fleet: { enabled: true, instance: instance(h), alertmanagers: amUrls, interval: '1s', timeout: '900ms' },
+        fleet: { enabled: true, instance: instance(h), alertmanagers: amUrls, interval: '1s', timeout: '900ms', tls: { ca_file: serverCa.cert }, basic_auth: { username: 'headroom', password_file: join(dir, 'am-password') } },
         web: { config_file: join(hd, 'web.yml') },
         ...(h.name === 'b' ? { guard: { enabled: true, watch_cgroup: jobCgroup.rel, available_below: 0.1, harden_self: false } } : {}),
       };
@@ -326,12 +337,12 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
   it(
     'the same alert silenced (amtool, on one member; gossip carries it) → no action, Slack says it was silenced',
     async () => {
-      const add = spawnSync('ip', ['netns', 'exec', topo.hub, 'amtool', 'silence', 'add', `--alertmanager.url=${amUrls[0]}`, '--author=fleet-test', '--comment=maintenance on B', '--duration=30m', 'alertname=HeadroomProcessMemoryCritical', `instance=${instance(b())}`], { encoding: 'utf8', timeout: 20_000 });
+      const add = spawnSync('ip', ['netns', 'exec', topo.hub, 'amtool', 'silence', 'add', `--alertmanager.url=${amUrls[0]}`, `--http.config.file=${join(dir, 'amtool-http.yml')}`, '--author=fleet-test', '--comment=maintenance on B', '--duration=30m', 'alertname=HeadroomProcessMemoryCritical', `instance=${instance(b())}`], { encoding: 'utf8', timeout: 20_000 });
       expect(add.status, add.stderr).toBe(0);
       const silenceId = add.stdout.trim();
       await pollUntil(
         async () => {
-          const r = await curlIn(topo.hub, [`${amUrls[1]}/api/v2/silence/${silenceId}`]);
+          const r = await curlIn(topo.hub, [...amAuth(), `${amUrls[1]}/api/v2/silence/${silenceId}`]);
           return r.code === 0 && r.out.includes('"active"') ? true : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 250, what: 'silence gossiped to the second Alertmanager' },
@@ -351,7 +362,7 @@ describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 cluste
       expect(audit(b()).some((l) => l.alertName === 'HeadroomProcessMemoryCritical' && l.event === 'action' && l.key !== actions(b())[0]?.key)).toBe(false);
       killJobs();
       await pollUntil(async () => Promise.resolve(jobPids().length === 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 100, what: 'silenced hog killed by the test' });
-      expect(spawnSync('ip', ['netns', 'exec', topo.hub, 'amtool', 'silence', 'expire', `--alertmanager.url=${amUrls[0]}`, silenceId]).status).toBe(0);
+      expect(spawnSync('ip', ['netns', 'exec', topo.hub, 'amtool', 'silence', 'expire', `--alertmanager.url=${amUrls[0]}`, `--http.config.file=${join(dir, 'amtool-http.yml')}`, silenceId]).status).toBe(0);
     },
     200_000,
   );
