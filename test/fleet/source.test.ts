@@ -155,3 +155,22 @@ describe('alerting/alertmanager-fleet.yml', () => {
     expect(fleet.receivers.every((r) => r.webhook_configs === undefined)).toBe(true);
   });
 });
+
+describe('fleet config', () => {
+  it('fleet.enabled needs this host\'s instance and the Alertmanagers, named by key', async () => {
+    const { parseConfig, ConfigError } = await import('../../src/config/load.js');
+    let error: unknown;
+    try {
+      parseConfig({ fleet: { enabled: true, alertmanagers: ['ftp://am'] } }, 'test.yml');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = (error as Error).message;
+    expect(text).toContain('fleet.alertmanagers[0]: got "ftp://am"; must be an http:// or https:// URL of an Alertmanager');
+    expect(text).toContain('fleet.instance: is required with fleet.enabled');
+    const ok = parseConfig({ fleet: { enabled: true, instance: '10.0.0.2:9632', alertmanagers: ['https://am-1:9093', 'https://am-2:9093'] } }, 'test.yml');
+    expect(ok.fleet).toMatchObject({ interval: 5000, timeout: 4000, remediate_receivers: ['headroom-remediate'] });
+    expect(() => parseConfig({ fleet: { enabled: true, alertmanagers: ['https://am-1:9093'] } }, 'test.yml')).toThrow(/fleet\.instance: is required with fleet\.enabled/);
+  });
+});
