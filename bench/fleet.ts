@@ -127,7 +127,6 @@ async function seriesBudget(): Promise<string> {
   const idle = await IdleChildren.start(PROCESSES, process.env.HEADROOM_BENCH_PYTHON ?? 'python3', 120_000, (i) => cleanups.push(async () => void (await i.stop())));
   const launch = headroomLaunch(undefined);
   const target = await RunningTarget.start({ name: 'headroom', command: launch.command, args: (port) => [...launch.args, 'agent', '--listen', `127.0.0.1:${port}`], describe: launch.describe }, 60_000, (t) => cleanups.push(() => t.stop()));
-  helperPid = idle.helperPid;
   let body = '';
   const counts: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -169,20 +168,18 @@ async function seriesBudget(): Promise<string> {
 }
 
 /**
- * The quiet fleet's body: the recording without the idle-process helper's series and with the cgroup lines at
- * 1.0. At 6 000 processes the helper is one tree of 6 000 python3 processes whose summed RSS (shared pages
+ * The quiet fleet's body: the recording without its process-tree series and with the cgroup lines at 1.0. At 6 000 processes the helper is one tree of 6 000 python3 processes whose summed RSS (shared pages
  * counted in each) is above MemTotal, so HeadroomProcessMemoryCritical would fire on every simulated host; and
  * the recording machine's own cgroups (other tests') may sit near their limits.
  */
 function quietBody(recorded: string): string {
   return recorded
     .split('\n')
-    .filter((line) => helperPid === undefined || !line.includes(`pid="${helperPid}"`))
+    .filter((line) => !line.startsWith('headroom_process_tree_'))
     .join('\n')
     .replace(/^(headroom_threshold_ratio\{threshold="(?:cgroup_warning|cgroup_critical)"\}) .*$/gm, '$1 1');
 }
-/** The idle-process helper of step 1 (its tree is dropped from the simulated hosts' bodies). */
-let helperPid: number | undefined;
+
 
 /**
  * Host i's body: the recording, with lowered thresholds so alerts fire: host memory warning + critical on every
@@ -190,7 +187,7 @@ let helperPid: number | undefined;
  */
 function hostBody(recorded: string, i: number): string {
   if (i % 10 !== 0) return quietBody(recorded);
-  return recorded
+  return quietBody(recorded)
     .replace(/^(headroom_threshold_ratio\{threshold="process_tree_critical"\}) .*$/m, i % 50 === 0 ? '$1 0.0001' : '$1 1')
     .replace(/^(headroom_threshold_ratio\{threshold="host_memory_warning"\}) .*$/m, '$1 0.01')
     .replace(/^(headroom_threshold_ratio\{threshold="host_memory_critical"\}) .*$/m, '$1 0.02');
