@@ -35,6 +35,9 @@ import { findExecutable, machineHostname, pauseProcess, readHostFacts, runWithTi
  *   receiver (webhook → pipeline queue)  ─┐
  *   guard (poll → crossing → pipeline)   ─┴→ remediation pipeline (src/remediation/pipeline.ts) → actions
  */
+import { readFileSync } from 'node:fs';
+import { loadWebConfig } from '../web/load.js';
+import { createWebServer } from '../web/server.js';
 
 export interface RunningAgent {
   readonly url: string;
@@ -78,6 +81,9 @@ export async function startAgent(
   options: { readonly sink?: NotificationSink } = {},
 ): Promise<RunningAgent> {
   const { logger } = world;
+  // TLS / basic auth from the exporter-toolkit web config, checked before anything starts (exit 2).
+  const web = loadWebConfig(config.web.config_file, (p) => readFileSync(p, 'utf8'), world.now());
+  for (const note of web.ignored) logger.warn('web config: key not applied', { note });
   const files = new NodeFileReader();
   const proc = new ProcFs(config.agent.procfs, files, units);
   const cgroups = new CgroupFs(config.agent.cgroupfs, files);
@@ -150,11 +156,16 @@ export async function startAgent(
 
   const guard = config.guard.enabled && remediation ? startGuard(config, world, proc, cgroups, remediation) : undefined;
 
+  // A fleet: pull this host's alerts from the Alertmanager cluster into the same pipeline (docs/fleet.md).
+  const fleet = config.fleet.enabled
+    ? (await import('../fleet/start.js')).startAlertSource(config, world, receiver ? remediation?.pipeline : undefined, sink)
+    : undefined;
+
   // The people's view (#13): status page at /, incident reports at /incidents/<id>, short history, agent.json.
   const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host);
   const app = createExporterApp({
     runner,
-    extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(remediation ? [remediationRegistry] : [])],
+    extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(remediation ? [remediationRegistry] : []), ...(fleet ? [fleet.registry] : [])],
     version: world.version,
     logger,
     yieldToLoop,
@@ -164,14 +175,20 @@ export async function startAgent(
   if (receiver) app.use(receiver.router);
 
   const { host: listenHost, port } = splitListen(config.agent.listen);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, listenHost);
-    s.once('listening', () => resolve(s));
-    s.once('error', reject);
+  // http or https per the web config; the receiver's /alerts/ keep their own bearer auth.
+  const { server, scheme } = createWebServer(app, {
+    web,
+    ownAuthPaths: ['/alerts/'],
+    onRejected: (reason) => logger.warn('web: request rejected', { reason }),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.listen(port, listenHost);
+    server.once('listening', () => resolve());
+    server.once('error', reject);
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${shownHost}:${address.port}`;
+  const url = `${scheme}://${shownHost}:${address.port}`;
   logger.info('agent listening', { url, procfs: config.agent.procfs, cgroupfs: config.agent.cgroupfs });
   notifications?.start();
   people.start(url);
@@ -188,6 +205,7 @@ export async function startAgent(
         server.closeAllConnections();
       });
       people.close();
+      await fleet?.stop();
       await guard?.stop();
       await remediation?.pipeline.idle();
       remediation?.close();

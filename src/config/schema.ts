@@ -8,6 +8,8 @@ import { pageSection } from './sections/page.js';
 import { runSection } from './sections/run.js';
 import { receiverSection } from './sections/receiver.js';
 import { remediationSection } from './sections/remediation.js';
+import { webSection } from './sections/web.js';
+import { fleetSection } from './sections/fleet.js';
 
 /** A duration for a message, in the file's own notation: 1500 → "1500ms", 2000 → "2s". */
 const ms = (value: number): string => (value >= 1000 && value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`);
@@ -29,6 +31,10 @@ export const configSchema = section({
   receiver: receiverSection.prefault({}),
   remediation: remediationSection.prefault({}),
   kubernetes: kubernetesSection.prefault({}),
+  /** The agent's HTTP server: exporter-toolkit web config (TLS, basic auth). Owned by src/web/. */
+  web: webSection.prefault({}),
+  /** Pulling this host's alerts from the Alertmanager cluster (docs/fleet.md). Owned by src/fleet/. */
+  fleet: fleetSection.prefault({}),
 }).superRefine((c, ctx) => {
   // Each warning line must come before its critical line, or the warning never precedes the page.
   const t = c.thresholds;

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { z } from 'zod';
-import type { World } from '../cli/world.js';
+import type { World } from '../domain/world.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { CgroupFs } from '../procfs/cgroupfs.js';
 import { errorCode, NodeFileReader } from '../procfs/file-reader.js';

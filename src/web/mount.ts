@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import express, { type RequestHandler, type Router } from 'express';
-import type { World } from '../cli/world.js';
+import type { World } from '../domain/world.js';
 import { ConfigError } from '../config/load.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { nextPollInterval } from '../guard/interval.js';

@@ -34,6 +34,11 @@ const ARTIFACTS = [
 /** Paths the docs may name that no shipped artifact uses, each with the reason. */
 const DOC_ONLY: Readonly<Record<string, string>> = {
   '/etc/headroom/receiver-basic-auth': 'basic auth is an alternative to the token; nothing shipped uses it',
+  '/etc/headroom/web.yml': 'the exporter-toolkit web config an operator writes for a fleet (docs/fleet.md); loopback needs none',
+  '/etc/headroom/tls': 'where a fleet operator puts the agent certificates (docs/fleet.md)',
+  '/etc/headroom/am-ca.crt': "the fleet's Alertmanager CA, the operator's own (docs/fleet.md)",
+  '/etc/headroom/am-password': "the fleet's Alertmanager API password, the operator's own (docs/fleet.md)",
+  '/etc/headroom/smtp-ca.pem': "a private SMTP server's CA, only where mail goes through one (docs/notifications.md)",
 };
 
 function pathsIn(list: readonly string[]): Map<string, string[]> {

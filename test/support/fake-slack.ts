@@ -119,19 +119,19 @@ export class FakeSlack {
   }
 
   /**
-   * Listens on 127.0.0.1. `port` and `secret` let a test bring "Slack" back at the same URL after close()
+   * Listens on 127.0.0.1 (or `host`: an address inside a test's own network namespace). `port` and `secret` let a test bring "Slack" back at the same URL after close()
    * (an outage that ends).
    */
-  static async start(options: { port?: number; secret?: string } = {}): Promise<FakeSlack> {
+  static async start(options: { port?: number; secret?: string; host?: string } = {}): Promise<FakeSlack> {
     const secret = options.secret ?? randomBytes(12).toString('hex');
     const path = `/services/TFAKE0000/BFAKE0000/${secret}`;
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const fake = new FakeSlack(server, `http://127.0.0.1:${port}${path}`, secret);
+    const fake = new FakeSlack(server, `http://${options.host ?? '127.0.0.1'}:${port}${path}`, secret);
     // Nobody knows the port before listen resolves, so no request can arrive before this handler.
     server.on('request', (req: IncomingMessage, res: ServerResponse) => fake.handle(path, req, res));
     return fake;
