@@ -26,6 +26,18 @@ function controllersOf(io: CgroupIo, dir: string): string[] {
   return (io.read(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/).filter((c) => c.length > 0);
 }
 
+/**
+ * Processes the kernel OOM killer killed, from memory.events. With memory.oom.group = 1 the kernel counts the
+ * chosen victim twice: once when it is picked (oom_kill) and again when the whole group is killed, which counts
+ * every member, the victim included, and adds one oom_group_kill. Kernel 6.1 shows `oom_kill 2, oom_group_kill 1`
+ * for a one-process job (oom.group = 0 gives `oom_kill 1`). So each group kill adds exactly one extra count.
+ */
+export function oomKillsFromEvents(events: ReadonlyMap<string, number>): number | undefined {
+  const kills = events.get('oom_kill');
+  if (kills === undefined) return undefined;
+  return Math.max(0, kills - (events.get('oom_group_kill') ?? 0));
+}
+
 /** Reads one cgroup v2 directory into a JobSample (shared with the systemd backend, whose scopes are v2). */
 export function sampleV2(io: CgroupIo, dir: string): JobSample {
   const stat = readKeyed(io, join(dir, 'memory.stat'));
@@ -49,7 +61,7 @@ export function sampleV2(io: CgroupIo, dir: string): JobSample {
     throttledSeconds: throttled === undefined ? undefined : throttled / 1e6,
     limitHits: events.get('max'),
     highEvents: events.get('high'),
-    oomKills: events.get('oom_kill'),
+    oomKills: oomKillsFromEvents(events),
     pressure:
       memorySome === undefined
         ? undefined
