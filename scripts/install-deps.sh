@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-process-exporter prometheus-node-exporter docker-compose systemd python3)
+APT_PACKAGES+=(qemu-system-x86 qemu-utils debootstrap)   # test:machine: the Debian 12 guest (scripts/machine/)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

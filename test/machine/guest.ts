@@ -21,6 +21,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
+/** The tree shared with the guest at /opt/headroom: this checkout (built), or another build to compare against. */
+export const SHARE = process.env.HEADROOM_MACHINE_SHARE ?? REPO;
 export const STATE_DIR = process.env.HEADROOM_MACHINE_STATE ?? '/var/tmp/headroom-machine';
 export const CACHE_DIR = process.env.HEADROOM_MACHINE_CACHE ?? '/var/cache/headroom-machine';
 /** Free space the image (3 GiB sparse, ~1 GiB used) plus one boot (overlay, 1 GiB swap) need, with margin. */
@@ -322,7 +324,7 @@ async function bootOnce(opts: BootOptions & { accel: Accel }): Promise<Guest> {
     '-drive', `file=${overlay},if=virtio,format=qcow2`,
     '-drive', `file=${swap},if=virtio,format=raw`,
     '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-pci,netdev=n0',
-    '-virtfs', `local,path=${REPO},mount_tag=headroom,security_model=none,readonly=on,id=p0`,
+    '-virtfs', `local,path=${SHARE},mount_tag=headroom,security_model=none,readonly=on,id=p0`,
     '-virtfs', `local,path=${join(dir, 'hostnode')},mount_tag=hostnode,security_model=none,readonly=on,id=p1`,
     '-name', `headroom-machine,process=headroom-qemu`,
   ];
