@@ -159,14 +159,17 @@ describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () =
     });
   }
 
-  it('cgroup-v2: a job whose workers are killed as a group (memory.oom.group) reports each process once', async () => {
+  it('cgroup-v2: a job whose workers are killed as a group (memory.oom.group) is reported as killed by the kernel, the victim counted once', async () => {
     const logPath = '/tmp/hr/oom-group.jsonl';
     // A parent and two workers; together they pass 150 MiB, and the kernel kills all three as one group.
     const r = await g().run(`${HEADROOM} run --backend cgroup-v2 --memory-max 150M --log ${logPath} -- python3 ${GUEST_DIR}/grow.py 120 400 2`);
     expect(r.code).toBe(137);
     const s = await summaryOf(g(), logPath);
     log(`group OOM: ${s.headline}; oom_kills ${s.oom_kills}`);
-    expect(s.oom_kills).toBe(3);
+    // 3: the kernel's count (4) less its double count of the victim; 2 when the victim exited before the kernel
+    // walked the group (it then counts 3 for the three): see oomKillsFromEvents.
+    expect([2, 3]).toContain(s.oom_kills);
+    expect(s.killed_by_kernel).toBe(true);
     expect(s.headline).toMatch(/^stopped by the kernel at its 150 MiB limit/);
   });
 
@@ -227,7 +230,7 @@ describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () =
     ].join('\n');
     // sshd processes before the agent starts: the listener (OpenSSH sets itself to -1000) and the session
     // processes of this test's ssh connection (0, as sshd resets them for its children).
-    const sshdBefore = (await g().ok('ps -C sshd -o pid=,oom_score_adj=')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+    const sshdBefore = (await g().ok('for p in $(pgrep -x sshd); do echo "$p $(cat /proc/$p/oom_score_adj)"; done')).trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
     expect(sshdBefore.some(([, adj]) => (adj ?? 0) > -900)).toBe(true);
     await g().ok(
       'install -m 0644 /opt/headroom/deploy/systemd/headroom-agent.service /etc/systemd/system/ && mkdir -p /etc/headroom && cat > /etc/headroom/headroom.yml && ' +
@@ -366,6 +369,8 @@ describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () =
 
   it('the guard as shipped: a job started without headroom run grows until the machine would run out; it is stopped, sshd answers every probe, nothing else is killed, a report exists', async () => {
     const guestNow = g();
+    // Without the agent this would be the unprotected crisis (ssh stalls for minutes): refuse to start it.
+    expect((await guestNow.run('systemctl is-active headroom-agent')).stdout.trim(), 'the agent test must have installed and started the agent').toBe('active');
     const before = (await guestNow.ok("ps --ppid 2 -p 2 --deselect -o pid=,comm= | awk '{print $1\" \"$2}'")).trim().split('\n');
     const sshdPid = (await guestNow.ok('systemctl show ssh -p MainPID --value')).trim();
     const agentPid = (await guestNow.ok('systemctl show headroom-agent -p MainPID --value')).trim();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { joinCgroupsArgv, parseProcs } from '../../src/run/backends/backend.js';
 import { CgroupV1Backend, detectV1 } from '../../src/run/backends/cgroup-v1.js';
-import { CgroupV2Backend, detectV2 } from '../../src/run/backends/cgroup-v2.js';
+import { CgroupV2Backend, detectV2, oomKillsFromEvents } from '../../src/run/backends/cgroup-v2.js';
 import { selectBackend } from '../../src/run/backends/select.js';
 import { findOnPath, SystemdBackend, systemdRunArgv } from '../../src/run/backends/systemd.js';
 import { fakeKernelIo, makeTree, removeTree } from './fake-cgroupfs.js';
@@ -178,6 +178,16 @@ describe('cgroup v2 backend (fake tree)', () => {
       throttledSeconds: 0.25,
       pressure: { memorySome: 1.5, memoryFull: 0.75 },
     });
+  });
+
+  it('counts OOM kills once per process under memory.oom.group, and never below one per group kill', () => {
+    const ev = (text: string): Map<string, number> => new Map(text.split(' ').map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, Number(v)]));
+    expect(oomKillsFromEvents(ev('oom_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(ev('oom_kill=2 oom_group_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(ev('oom_kill=4 oom_group_kill=1'))).toBe(3);
+    // The victim exited before the group was walked: the kernel counted it once.
+    expect(oomKillsFromEvents(ev('oom_kill=1 oom_group_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(new Map())).toBeUndefined();
   });
 
   it('finds the v2 memory hierarchy at unified/ on a hybrid mount, and nothing when unified lacks memory', () => {
