@@ -96,7 +96,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   await new Promise((r) => setTimeout(r, 2000));
   const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
   const jobSet = new Set(jobPids);
-  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl)$/.test(p));
+  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
   const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());

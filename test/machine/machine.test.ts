@@ -273,7 +273,7 @@ describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () =
     const audit = (await g().ok("grep '\"event\":\"protect\"' /var/lib/headroom/audit.jsonl")).trim().split('\n').map((l) => JSON.parse(l) as { reasonCode: string; detail: string });
     log(`protect_sshd: ${audit.map((a) => `${a.reasonCode}: ${a.detail}`).join(' | ')}`);
     expect(audit.at(-1)?.reasonCode).toBe('success');
-    expect(audit.at(-1)?.detail).toMatch(/memory\.low of \/system\.slice\/ssh\.service = 64 MiB/);
+    expect(audit.at(-1)?.detail).toMatch(/memory\.low of \/system\.slice\/ssh\.service = 64(\.0)? MiB/);
   });
 
   it("the agent's cgroup series for a job's scope equal the kernel's files; promtool accepts its live /metrics", async () => {
@@ -417,8 +417,11 @@ describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () =
   });
 });
 
-describe.runIf(reason !== undefined && inCi)('the real machine in CI', () => {
-  it('must boot here (CI=true)', () => {
-    throw new Error(`CI=true and no guest can boot: ${reason}`);
+// CI runs on machines that can boot the guest: there, a reason not to is a failure, counted as one.
+if (reason !== undefined && inCi) {
+  describe('the real machine in CI', () => {
+    it('boots here (CI=true)', () => {
+      throw new Error(`CI=true and no guest can boot here: ${reason}`);
+    });
   });
-});
+}
