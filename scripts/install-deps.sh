@@ -9,6 +9,7 @@ APT_PACKAGES=(prometheus prometheus-alertmanager prometheus-process-exporter pro
 command -v kubectl >/dev/null || APT_PACKAGES+=(kubernetes-client)   # kubernetes: `kubectl kustomize` renders deploy/kubernetes (any kubectl will do; Debian's conflicts with another package's)
 APT_PACKAGES+=(chromium tmux openssl)   # people: status page browser tests, `headroom status` terminal tests, test certificates
 APT_PACKAGES+=(iproute2 util-linux curl openssl)   # fleet: network namespaces, nsenter/unshare, TLS test certificates
+APT_PACKAGES+=(qemu-system-x86 qemu-utils debootstrap)   # test:machine: the Debian 12 guest (scripts/machine/)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -1,5 +1,6 @@
 import type { Plan, ProcessIdentity } from '../policy/types.js';
 import { parseSingleNumber } from '../procfs/parse/keyed.js';
+import { errorCode } from '../procfs/file-reader.js';
 import { waitUntil, type Action, type ActionEnv, type ActionReport, type CgroupControl } from './action.js';
 
 const MAX_ROUNDS = 50;
@@ -26,13 +27,14 @@ export const stopCgroup: Action = {
     const pidsBefore = cg.pids(path);
     const before = { tasks: pidsBefore.length, usage_bytes: usageBefore };
     if (env.dryRun) {
-      const how = cg.version === 'v2' && cg.read(path, 'cgroup.kill') !== undefined ? 'write 1 to cgroup.kill' : 'SIGKILL every task until empty';
+      const how = cg.version === 'v2' ? 'write 1 to cgroup.kill (SIGKILL every task where the kernel has none)' : 'SIGKILL every task until empty';
       return { action: 'stop_cgroup', dryRun: true, result: 'dry_run', detail: `dry run: would ${how} in ${path} (${pidsBefore.length} tasks)`, before, after: before, durationSeconds: env.monotonic() - started, signalled: [], remaining: [] };
     }
     const signalled: ProcessIdentity[] = [];
     let how: string;
-    if (cg.version === 'v2' && cg.read(path, 'cgroup.kill') !== undefined) {
-      cg.write(path, 'cgroup.kill', '1');
+    // cgroup.kill is write-only (reading it fails with EINVAL on a real kernel), so it is written, not probed:
+    // only a kernel before 5.14, which has no such file, falls back to signalling every task.
+    if (cg.version === 'v2' && writeCgroupKill(cg, path)) {
       how = 'cgroup.kill';
       await waitUntil(env, env.confirmTimeoutMs, () => cg.pids(path).length === 0);
     } else {
@@ -64,3 +66,14 @@ export const stopCgroup: Action = {
     };
   },
 };
+
+/** Writes 1 to the cgroup's cgroup.kill; false when the kernel has no cgroup.kill (ENOENT), other errors throw. */
+function writeCgroupKill(cg: CgroupControl, path: string): boolean {
+  try {
+    cg.write(path, 'cgroup.kill', '1');
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}

@@ -4,7 +4,7 @@ import { formatBytes, formatDuration } from '../config/units.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import type { AppliedLimit, BackendKind, CgroupIo, JobBackend, JobLimits, JobSample } from './backends/backend.js';
 import { selectBackend } from './backends/select.js';
-import { findOnPath } from './backends/systemd.js';
+import { findOnPath, type Systemctl } from './backends/systemd.js';
 import { renderMemoryChartSvg } from './chart.js';
 import { cgroupLeaf } from './options.js';
 import { preflight } from './preflight.js';
@@ -51,6 +51,8 @@ export interface RunDeps {
   readonly exists: (file: string) => boolean;
   readonly uid: number;
   readonly pathEnv: string | undefined;
+  /** systemctl, for the systemd backend (stops the job's slice when the run is over). */
+  readonly systemctl?: Systemctl;
 }
 
 export interface RunRequest {
@@ -178,6 +180,7 @@ export async function runJob(deps: RunDeps, req: RunRequest): Promise<number> {
       uid: deps.uid,
       pathEnv: deps.pathEnv,
       isExecutable: deps.isExecutable,
+      systemctl: deps.systemctl,
     });
     if (selected.ok) {
       backend = selected.backend;

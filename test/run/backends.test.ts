@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { joinCgroupsArgv, parseProcs } from '../../src/run/backends/backend.js';
 import { CgroupV1Backend, detectV1 } from '../../src/run/backends/cgroup-v1.js';
-import { CgroupV2Backend, detectV2 } from '../../src/run/backends/cgroup-v2.js';
+import { CgroupV2Backend, detectV2, oomKillsFromEvents } from '../../src/run/backends/cgroup-v2.js';
 import { selectBackend } from '../../src/run/backends/select.js';
 import { findOnPath, SystemdBackend, systemdRunArgv } from '../../src/run/backends/systemd.js';
 import { fakeKernelIo, makeTree, removeTree } from './fake-cgroupfs.js';
@@ -156,7 +156,7 @@ describe('cgroup v2 backend (fake tree)', () => {
     expect(io.read(join(root, 'headroom.slice/j-1/cpu.max'))).toBeUndefined();
   });
 
-  it('samples memory.current, memory.events (max, oom_kill), cpu.stat and the cgroup PSI', () => {
+  it('samples memory.current, memory.events (max, oom_kill), cpu.stat and the cgroup PSI; a group kill counts its victim once', () => {
     const root = v2Tree();
     const io = fakeKernelIo();
     const b = new CgroupV2Backend(io, root, 'headroom.slice/j-2', { memoryMaxBytes: 512 * MiB });
@@ -164,7 +164,7 @@ describe('cgroup v2 backend (fake tree)', () => {
     const dir = join(root, 'headroom.slice/j-2');
     writeFileSync(join(dir, 'memory.current'), '4096\n');
     writeFileSync(join(dir, 'memory.peak'), '8192\n');
-    writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 3\nmax 5\noom 1\noom_kill 1\noom_group_kill 1\n');
+    writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 3\nmax 5\noom 1\noom_kill 2\noom_group_kill 1\n');
     writeFileSync(join(dir, 'cpu.stat'), 'usage_usec 1500000\nnr_throttled 4\nthrottled_usec 250000\n');
     writeFileSync(join(dir, 'memory.pressure'), 'some avg10=1.50 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.75 avg60=0.00 avg300=0.00 total=1\n');
     expect(b.sample()).toMatchObject({
@@ -178,6 +178,16 @@ describe('cgroup v2 backend (fake tree)', () => {
       throttledSeconds: 0.25,
       pressure: { memorySome: 1.5, memoryFull: 0.75 },
     });
+  });
+
+  it('counts OOM kills once per process under memory.oom.group, and never below one per group kill', () => {
+    const ev = (text: string): Map<string, number> => new Map(text.split(' ').map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, Number(v)]));
+    expect(oomKillsFromEvents(ev('oom_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(ev('oom_kill=2 oom_group_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(ev('oom_kill=4 oom_group_kill=1'))).toBe(3);
+    // The victim exited before the group was walked: the kernel counted it once.
+    expect(oomKillsFromEvents(ev('oom_kill=1 oom_group_kill=1'))).toBe(1);
+    expect(oomKillsFromEvents(new Map())).toBeUndefined();
   });
 
   it('finds the v2 memory hierarchy at unified/ on a hybrid mount, and nothing when unified lacks memory', () => {
@@ -218,8 +228,28 @@ describe('systemd backend', () => {
   it('uses the user manager for non-root users and reads accounting from its scope', () => {
     const b = new SystemdBackend(fakeKernelIo(), '/usr/bin/systemd-run', '/sys/fs/cgroup', 'job-1', { memoryMaxBytes: GiB }, 1000);
     expect(b.wrap(['true']).slice(0, 3)).toEqual(['/usr/bin/systemd-run', '--user', '--scope']);
-    expect(b.location).toBe('/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/headroom.slice/job-1.scope');
+    expect(b.location).toBe('/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/headroom.slice/headroom-job_1.slice/job-1.scope');
     expect(b.setup()).toEqual([{ target: 'job-1.scope MemoryMax', value: String(GiB) }]);
+  });
+
+  it('reads the accounting from the job slice, which outlives the scope, and stops that slice at the end', () => {
+    const root = v2Tree();
+    const sliceDir = join(root, 'headroom.slice', 'headroom-train_ab12.slice');
+    const scopeDir = join(sliceDir, 'train-ab12.scope');
+    mkdirSync(scopeDir, { recursive: true });
+    writeFileSync(join(scopeDir, 'cgroup.procs'), '41\n42\n');
+    writeFileSync(join(sliceDir, 'memory.events'), 'low 0\nhigh 0\nmax 64\noom 1\noom_kill 1\noom_group_kill 0\n');
+    writeFileSync(join(sliceDir, 'memory.peak'), '104865792\n');
+    const calls: (readonly string[])[] = [];
+    const b = new SystemdBackend(fakeKernelIo(), '/usr/bin/systemd-run', root, 'train-ab12', { memoryMaxBytes: 100 * MiB }, 0, (args) => calls.push(args));
+    expect(b.wrap(['python3'])).toContain('--slice=headroom-train_ab12.slice');
+    expect(b.sample()).toMatchObject({ peakBytes: 104865792, limitHits: 64, oomKills: 1, processes: 2 });
+    expect(b.pids()).toEqual([41, 42]);
+    // The scope is gone (systemd removed it), the slice still holds the numbers.
+    rmSync(scopeDir, { recursive: true });
+    expect(b.sample()).toMatchObject({ peakBytes: 104865792, oomKills: 1, processes: 0 });
+    b.remove();
+    expect(calls).toEqual([['stop', 'headroom-train_ab12.slice']]);
   });
 
   it('is chosen first when systemd is PID 1 and systemd-run is on PATH', () => {

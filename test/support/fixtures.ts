@@ -23,7 +23,7 @@ export function steppingClock(stepSeconds = 0.001): () => number {
 }
 
 export interface FixtureRunnerOptions {
-  readonly cgroup: 'cgroup-v1' | 'cgroup-v2';
+  readonly cgroup: 'cgroup-v1' | 'cgroup-v2' | 'cgroup-v2-guest';
   readonly procRoot?: string;
   readonly cgroupRoot?: string;
   readonly config?: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CONDITIONAL_SUITES } from './suites.js';
@@ -80,10 +80,25 @@ export function summarize(results: JsonResults, root: string, suites: readonly S
 
 const list = (value: string | undefined): Set<string> => new Set((value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
-/** `tsx test/support/skip-summary.ts [.test-results.json]`: prints the summary; exit 1 when the skip rule fails. */
+/** Several vitest runs (the main suite, the guest lane) as one: counts added, files listed together. */
+export function combineResults(runs: readonly JsonResults[]): JsonResults {
+  return {
+    numPassedTests: runs.reduce((n, r) => n + r.numPassedTests, 0),
+    numFailedTests: runs.reduce((n, r) => n + r.numFailedTests, 0),
+    numPendingTests: runs.reduce((n, r) => n + r.numPendingTests, 0),
+    numTodoTests: runs.reduce((n, r) => n + r.numTodoTests, 0),
+    testResults: runs.flatMap((r) => r.testResults),
+  };
+}
+
+/**
+ * `tsx test/support/skip-summary.ts [RESULTS.json …]`: prints the summary of every given vitest JSON report that
+ * exists (default .test-results.json); exit 1 when the skip rule fails.
+ */
 function main(): void {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  const results = JSON.parse(readFileSync(process.argv[2] ?? '.test-results.json', 'utf8')) as JsonResults;
+  const files = process.argv.length > 2 ? process.argv.slice(2) : ['.test-results.json'];
+  const results = combineResults(files.filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8')) as JsonResults));
   const facts = CONDITIONAL_SUITES.map((s) => ({ id: s.id, file: s.file, title: s.title, reason: s.unavailable(), requiredHere: s.requiredHere() }));
   const summary = summarize(results, root, facts, {
     ci: process.env.CI === 'true' || process.env.CI === '1',

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -196,6 +196,9 @@ export function registerRun(program: Command, world: World): void {
             exists: existsSync,
             uid: process.getuid?.() ?? 0,
             pathEnv: world.env.PATH,
+            systemctl: (args) => {
+              execFileSync('systemctl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+            },
           },
           {
             command,

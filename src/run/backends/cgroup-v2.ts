@@ -26,6 +26,22 @@ function controllersOf(io: CgroupIo, dir: string): string[] {
   return (io.read(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/).filter((c) => c.length > 0);
 }
 
+/**
+ * Processes the kernel OOM killer killed, from memory.events. With memory.oom.group = 1 the kernel counts the
+ * chosen victim twice: once when it is picked (oom_kill) and again when the whole group is killed, which counts
+ * every member that still has its memory, the victim included, and adds one oom_group_kill. Kernel 6.1 shows
+ * `oom_kill 2, oom_group_kill 1` for a one-process job and `oom_kill 4, oom_group_kill 1` for a parent and two
+ * workers (oom.group = 0 gives 1 per victim). So each group kill adds one extra count — unless the victim
+ * already exited when the group was walked (seen under TCG: `oom_kill 3` for those three processes), then the
+ * count is one low. Never below one per group kill, so a group-killed job always reads as killed by the kernel.
+ */
+export function oomKillsFromEvents(events: ReadonlyMap<string, number>): number | undefined {
+  const kills = events.get('oom_kill');
+  if (kills === undefined) return undefined;
+  const groupKills = events.get('oom_group_kill') ?? 0;
+  return Math.max(kills - groupKills, groupKills);
+}
+
 /** Reads one cgroup v2 directory into a JobSample (shared with the systemd backend, whose scopes are v2). */
 export function sampleV2(io: CgroupIo, dir: string): JobSample {
   const stat = readKeyed(io, join(dir, 'memory.stat'));
@@ -49,7 +65,7 @@ export function sampleV2(io: CgroupIo, dir: string): JobSample {
     throttledSeconds: throttled === undefined ? undefined : throttled / 1e6,
     limitHits: events.get('max'),
     highEvents: events.get('high'),
-    oomKills: events.get('oom_kill'),
+    oomKills: oomKillsFromEvents(events),
     pressure:
       memorySome === undefined
         ? undefined

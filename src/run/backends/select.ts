@@ -3,7 +3,7 @@ import type { RunBackendChoice } from '../../config/sections/run.js';
 import type { BackendKind, CgroupIo, JobBackend, JobLimits } from './backend.js';
 import { CgroupV1Backend, detectV1 } from './cgroup-v1.js';
 import { CgroupV2Backend, detectV2 } from './cgroup-v2.js';
-import { findOnPath, SystemdBackend, systemdBooted } from './systemd.js';
+import { findOnPath, SystemdBackend, systemdBooted, type Systemctl } from './systemd.js';
 
 export interface SelectInput {
   readonly io: CgroupIo;
@@ -20,6 +20,8 @@ export interface SelectInput {
   readonly isExecutable: (file: string) => boolean;
   /** sd_booted marker directory (tests point it elsewhere). */
   readonly systemdRunDir?: string;
+  /** systemctl, to stop the systemd backend's job slice at the end. */
+  readonly systemctl?: Systemctl;
 }
 
 export type SelectResult =
@@ -55,7 +57,7 @@ export function selectBackend(input: SelectInput): SelectResult {
         continue;
       }
       const v2 = detectV2(input.io, input.cgroupRoot);
-      backend = new SystemdBackend(input.io, systemdRun, typeof v2 === 'string' ? input.cgroupRoot : v2.root, input.leaf, input.limits, input.uid);
+      backend = new SystemdBackend(input.io, systemdRun, typeof v2 === 'string' ? input.cgroupRoot : v2.root, input.leaf, input.limits, input.uid, input.systemctl);
     } else if (kind === 'cgroup-v2') {
       const v2 = detectV2(input.io, input.cgroupRoot);
       if (typeof v2 === 'string') {

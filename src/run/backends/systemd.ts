@@ -22,11 +22,20 @@ export function systemdProperties(limits: JobLimits): string[] {
 }
 
 /**
- * The systemd-run argv for a job: a transient scope in headroom.slice. In --scope mode systemd-run creates the
- * scope with its own PID inside and then execs the command, so the process headroom spawned *is* the job, in
- * its limits before any of its code runs. --collect lets systemd remove the unit even when the job failed.
+ * The per-job slice a job's scope runs in: "headroom-<leaf>.slice", with the leaf's "-" turned into "_" (in a
+ * slice name every "-" opens one more level: headroom-train-x.slice would sit in headroom-train.slice).
  */
-export function systemdRunArgv(systemdRun: string, unit: string, limits: JobLimits, command: readonly string[], uid: number): string[] {
+export function jobSliceName(leaf: string): string {
+  return `headroom-${leaf.replace(/-/g, '_')}.slice`;
+}
+
+/**
+ * The systemd-run argv for a job: a transient scope in its own slice under headroom.slice. In --scope mode
+ * systemd-run creates the scope with its own PID inside and then execs the command, so the process headroom
+ * spawned *is* the job, in its limits before any of its code runs. --collect lets systemd remove the unit even
+ * when the job failed.
+ */
+export function systemdRunArgv(systemdRun: string, unit: string, limits: JobLimits, command: readonly string[], uid: number, slice = 'headroom.slice'): string[] {
   return [
     systemdRun,
     ...(uid === 0 ? [] : ['--user']),
@@ -34,22 +43,36 @@ export function systemdRunArgv(systemdRun: string, unit: string, limits: JobLimi
     '--quiet',
     '--collect',
     `--unit=${unit}`,
-    '--slice=headroom.slice',
+    `--slice=${slice}`,
     ...systemdProperties(limits).flatMap((p) => ['--property', p]),
     '--',
     ...command,
   ];
 }
 
+/** Runs systemctl with these arguments (for the system or, with user, the user manager); throws when it fails. */
+export type Systemctl = (args: readonly string[]) => void;
+
 /**
- * systemd: limits are properties of a transient scope. Accounting is read from the scope's cgroup, which
- * systemd places at <v2 root>/headroom.slice/<unit>.scope (for root's system manager).
+ * systemd: limits are properties of a transient scope, <leaf>.scope, in a slice of its own,
+ * headroom.slice/headroom-<leaf>.slice.
+ *
+ * Why the slice of its own: systemd removes a scope's cgroup the moment its last process exits (and stops the
+ * whole scope when the kernel OOM-kills one of its processes), so the scope's memory.events and memory.peak are
+ * gone before headroom can read them once the job is over: an OOM-killed job would read as "killed by SIGKILL;
+ * OOM kills 0" with the peak of the last sample. The job's slice holds only the job's scope and outlives it (a
+ * slice stays until it is stopped), and cgroup v2 accounts hierarchically: the slice's memory.events (max, high,
+ * oom_kill), memory.peak, memory.stat and cpu.stat are the job's own, readable after it ended. headroom stops
+ * the slice when the run is over (remove()), so no unit is left behind.
  */
 export class SystemdBackend implements JobBackend {
   readonly kind = 'systemd' as const;
   readonly warnings: string[] = [];
   readonly location: string;
   readonly unit: string;
+  readonly slice: string;
+  /** The job slice's cgroup, where the accounting is read. */
+  readonly sliceDir: string;
 
   constructor(
     private readonly io: CgroupIo,
@@ -60,11 +83,15 @@ export class SystemdBackend implements JobBackend {
     leaf: string,
     private readonly limits: JobLimits,
     private readonly uid: number,
+    /** Stops the job's slice at the end; without it the (empty) slice unit stays loaded. */
+    private readonly systemctl?: Systemctl,
   ) {
     this.unit = `${leaf}.scope`;
+    this.slice = jobSliceName(leaf);
     // The system manager's slices sit at the root; a user manager's under its user@UID.service.
     const base = uid === 0 ? v2Root : join(v2Root, 'user.slice', `user-${uid}.slice`, `user@${uid}.service`);
-    this.location = join(base, 'headroom.slice', this.unit);
+    this.sliceDir = join(base, 'headroom.slice', this.slice);
+    this.location = join(this.sliceDir, this.unit);
     if (uid !== 0) this.warnings.push('running as a user: limits apply through the user manager (needs cgroup delegation)');
   }
 
@@ -77,7 +104,7 @@ export class SystemdBackend implements JobBackend {
   }
 
   wrap(command: readonly string[]): readonly string[] {
-    return systemdRunArgv(this.systemdRun, this.unit, this.limits, command, this.uid);
+    return systemdRunArgv(this.systemdRun, this.unit, this.limits, command, this.uid, this.slice);
   }
 
   pids(): number[] {
@@ -85,10 +112,14 @@ export class SystemdBackend implements JobBackend {
   }
 
   sample(): JobSample {
-    return sampleV2(this.io, this.location);
+    // The slice's counters are the scope's (its only child) and survive the scope; the process count is the scope's.
+    return { ...sampleV2(this.io, this.sliceDir), processes: this.pids().length };
   }
 
   remove(): void {
-    // systemd removes an empty transient scope itself (and --collect drops the unit even after a failure).
+    // systemd removes the empty scope itself (--collect drops the unit even after a failure); the job's slice
+    // stays until stopped.
+    if (this.systemctl === undefined || !this.io.isDir(this.sliceDir)) return;
+    this.systemctl([...(this.uid === 0 ? [] : ['--user']), 'stop', this.slice]);
   }
 }

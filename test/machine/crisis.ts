@@ -1,0 +1,144 @@
+/**
+ * The whole-machine crisis on the guest (2 GiB RAM + 1 GiB swap, real sshd): a job started without headroom
+ * run grows 50 MiB/s toward 4 GiB, alone (Polars-like) or as a parent with DataLoader-like workers that all
+ * grow. The host probes the guest once a second over ssh (5 s timeout); every probe also reads MemAvailable,
+ * SwapFree and whether the job still lives, so the probes are the measurements. One arm = one fresh boot.
+ */
+import type { Guest } from './guest.js';
+
+export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard'] as const;
+export type Arm = (typeof ARMS)[number];
+export type Scenario = 'single' | 'workers';
+
+export interface ArmResult {
+  readonly arm: Arm;
+  readonly scenario: Scenario;
+  readonly version: string;
+  readonly probes: number;
+  readonly failedProbes: number;
+  /** Longest time between two answered probes (s). */
+  readonly longestStallS: number;
+  /** From the first probe with MemAvailable below 3 % of MemTotal (or swap in use) to the first with the job gone (s). */
+  readonly thresholdToKillS?: number;
+  readonly swapToKillS?: number;
+  readonly jobStopped: boolean;
+  /** Processes (pid comm) gone besides the job and its workers. */
+  readonly otherKilled: readonly string[];
+  readonly sshdSurvived: boolean;
+  readonly kernelOomKills: number;
+  readonly memAvailableAfterMiB?: number;
+  readonly report: string;
+}
+
+const SETUP: Record<Arm, string> = {
+  nothing: 'true',
+  earlyoom: 'systemctl start earlyoom && sleep 1 && systemctl is-active earlyoom',
+  'systemd-oomd': 'systemctl unmask systemd-oomd.socket systemd-oomd.service && systemctl start systemd-oomd && systemctl is-active systemd-oomd',
+  // The settings systemd-oomd's docs (and Fedora's systemd-oomd-defaults) give: swap-based kills on the root
+  // slice, pressure-based kills (50 % for 20 s) on the slice the jobs run in.
+  'systemd-oomd-managed':
+    'systemctl unmask systemd-oomd.socket systemd-oomd.service && systemctl set-property -- -.slice ManagedOOMSwap=kill && ' +
+    'systemctl set-property user.slice ManagedOOMMemoryPressure=kill ManagedOOMMemoryPressureLimit=50% && systemctl start systemd-oomd && systemctl is-active systemd-oomd',
+  nohang: 'systemctl start nohang && sleep 1 && systemctl is-active nohang',
+  'headroom-guard':
+    'install -m 0644 /opt/headroom/deploy/systemd/headroom-agent.service /etc/systemd/system/ && mkdir -p /etc/headroom && ' +
+    "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
+    'systemctl daemon-reload && systemctl start headroom-agent && ' +
+    "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
+};
+
+const VERSION: Record<Arm, string> = {
+  nothing: "uname -r | sed 's/^/kernel /'",
+  earlyoom: "dpkg-query -W -f='earlyoom ${Version}' earlyoom",
+  'systemd-oomd': "dpkg-query -W -f='systemd-oomd ${Version}' systemd-oomd",
+  'systemd-oomd-managed': "dpkg-query -W -f='systemd-oomd ${Version}' systemd-oomd",
+  nohang: "dpkg-query -W -f='nohang ${Version}' nohang",
+  'headroom-guard': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
+};
+
+function procList(text: string): string[] {
+  return text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
+  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
+  const version = (await guest.ok(VERSION[arm])).trim();
+  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
+  const before = procList(await guest.ok(ps));
+  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
+  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
+  const workers = scenario === 'workers' ? 3 : 0;
+  const jobPid = (await guest.ok(`nohup python3 /opt/headroom/test/machine/guest/grow.py 50 4096 ${workers} >/tmp/hog.out 2>&1 </dev/null & echo $!`)).trim();
+  await new Promise((r) => setTimeout(r, 1500));
+  const jobPids = procList(await guest.ok(`echo ${jobPid}; cat /proc/${jobPid}/task/*/children 2>/dev/null | tr ' ' '\\n'`));
+  const started = Date.now();
+  const probes: { t: number; ok: boolean; ms: number; avail?: number; swapUsed?: number; alive?: boolean }[] = [];
+  const probe = `awk '/^MemAvailable/ {a=$2} /^SwapTotal/ {t=$2} /^SwapFree/ {f=$2} END {print a*1024, (t-f)*1024}' /proc/meminfo; test -e /proc/${jobPid} && echo alive || echo gone`;
+  while (Date.now() - started < limitMs) {
+    const t0 = Date.now();
+    const r = await guest.run(probe, { timeoutMs: 5000 });
+    const [mem = '', state = ''] = r.stdout.trim().split('\n');
+    const [avail, swapUsed] = mem.split(' ').map(Number);
+    probes.push({ t: (t0 - started) / 1000, ok: r.code === 0, ms: r.ms, avail, swapUsed, alive: r.code === 0 ? state === 'alive' : undefined });
+    if (r.code === 0 && state === 'gone') break;
+    const wait = 1000 - (Date.now() - t0);
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+  }
+  const answered = probes.filter((p) => p.ok);
+  let longest = 0;
+  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
+  const gone = probes.find((p) => p.alive === false);
+  const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
+  const swapIn = probes.find((p) => (p.swapUsed ?? 0) > 0);
+  // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
+  await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
+  const jobSet = new Set(jobPids);
+  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
+  const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
+  const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
+  const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
+  let report = '-';
+  if (arm === 'headroom-guard') {
+    const n = (await guest.run('ls /var/lib/headroom/incidents 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} incident report(s)`;
+  } else if (arm !== 'nothing') {
+    const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
+    const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} journal line(s) about a kill`;
+  }
+  const result: ArmResult = {
+    arm,
+    scenario,
+    version,
+    probes: probes.length,
+    failedProbes: probes.length - answered.length,
+    longestStallS: Number(longest.toFixed(1)),
+    thresholdToKillS: gone !== undefined && threshold !== undefined ? Number((gone.t - threshold.t).toFixed(1)) : undefined,
+    swapToKillS: gone !== undefined && swapIn !== undefined ? Number((gone.t - swapIn.t).toFixed(1)) : undefined,
+    jobStopped: gone !== undefined,
+    otherKilled,
+    sshdSurvived: sshdNow === sshdPid,
+    kernelOomKills: oomAfter - oomBefore,
+    memAvailableAfterMiB: Number.isFinite(availAfter) ? Math.round(availAfter / 1024 / 1024) : undefined,
+    report,
+  };
+  log(`${arm}/${scenario}: ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** The README table. */
+export function renderTable(results: readonly ArmResult[]): string {
+  const rows = [
+    '| arm | scenario | version | probes failed / sent | longest ssh stall | threshold → job gone | swap-in → job gone | job stopped | others killed | kernel OOM kills | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of results) {
+    rows.push(
+      `| ${r.arm} | ${r.scenario} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${r.thresholdToKillS === undefined ? '–' : `${r.thresholdToKillS} s`} | ${r.swapToKillS === undefined ? '–' : `${r.swapToKillS} s`} | ${r.jobStopped ? 'yes' : 'no (stopped after the run)'} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${r.report} |`,
+    );
+  }
+  return rows.join('\n');
+}
