@@ -22,6 +22,7 @@ import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/s
 import { findOnPath } from '../../src/run/backends/systemd.js';
 import { descendants, files, identity, memorySink, proc, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * Evidence captured before the kill, with real processes this test starts inside a hard-limited v1 cgroup
@@ -158,7 +159,7 @@ function setup(evidence: Record<string, unknown>, pySpy: () => string | undefine
   return { r, dir, sink, logger, signals };
 }
 
-describe.skipIf(!canRun)('evidence captured before the kill (real processes, v1 cgroup)', () => {
+describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the kill (real processes, v1 cgroup)', () => {
   it('names the file it reads and its size, the allowlisted value, the children; the secret appears nowhere', async () => {
     const data = mkdtempSync(join(tmpdir(), `${TAG}-data-`));
     dirs.push(data);

@@ -8,10 +8,11 @@ import { dump, load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../src/stack/process.js';
 import { repo } from '../alerting/support.js';
-import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
 import { makeCa, makeCert, type CertPair } from '../support/certs.js';
 import { CLI, requireBuiltCli } from '../support/cli.js';
 import { alivePid, descendants, killTree, startIn, Topology, type Host, type Started } from './topology.js';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * The fleet, end to end on one machine: three "hosts" (network namespaces on a bridge, each agent in its own
@@ -24,19 +25,6 @@ const exec = promisify(execFile);
 const TAG = String(process.pid);
 const MiB = 1024 * 1024;
 
-function missing(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root (network namespaces, cgroups)';
-  for (const tool of ['ip', 'unshare', 'nsenter', 'curl', 'prometheus', 'prometheus-alertmanager', 'amtool', 'python3', 'openssl']) {
-    if (spawnSync('which', [tool]).status !== 0) return `${tool} is not installed (scripts/install-deps.sh)`;
-  }
-  if (!canCreateV1Cgroup()) return 'no writable cgroup v1 memory controller at /sys/fs/cgroup/memory';
-  const probe = `hr-fleet-${TAG}-probe`;
-  if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return 'cannot create network namespaces';
-  spawnSync('ip', ['netns', 'del', probe]);
-  return undefined;
-}
-const why = missing();
-if (why !== undefined) console.log(`SKIP test/fleet/fleet.test.ts: ${why}`);
 
 interface AuditLine {
   event: string;
@@ -58,7 +46,7 @@ interface AmAlert {
   status: { state: string; silencedBy: string[] };
 }
 
-describe.skipIf(why !== undefined)('fleet: 3 hosts, central Prometheus, 2 clustered Alertmanagers, agents pulling their alerts', () => {
+describe.skipIf(skipSuite('fleet-netns'))('fleet: 3 hosts, central Prometheus, 2 clustered Alertmanagers, agents pulling their alerts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-fleet-'));
   const topo = new Topology(TAG);
   const started: Started[] = [];

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * `headroom jobs` on real logs: three real `headroom run` runs of one job (inside hard-limited v1 cgroups that
@@ -39,7 +40,7 @@ function cli(args: string[], limitMs = 30_000): Promise<{ code: number | null; s
 
 const hog = (mib: number): string => `b = bytearray(${mib} << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nimport time; time.sleep(1.2)`;
 
-describe.runIf(canRun)('headroom jobs on logs of real headroom run runs', () => {
+describe.skipIf(skipSuite('jobs-cgroup-v1'))('headroom jobs on logs of real headroom run runs', () => {
   beforeAll(() => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     tmp = mkdtempSync(join(tmpdir(), 'headroom-evidence-jobs-'));

@@ -18,6 +18,7 @@ import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
 import { summarizeProcess } from '../../src/remediation/summaries.js';
 import { LiveSnapshotReader } from '../../src/remediation/snapshot.js';
 import { canCreateV1Cgroup, V1_MEMORY_ROOT } from '../support/cgroup.js';
+import { skipSuite } from '../support/suites.js';
 
 const usable = canCreateV1Cgroup();
 if (!usable) process.stdout.write(`SKIP test/kubernetes/real-node.test.ts: needs root and a cgroup v1 memory controller at ${V1_MEMORY_ROOT}\n`);
@@ -27,7 +28,7 @@ const UID = randomUUID();
 const CID = randomBytes(32).toString('hex');
 const LIMIT = 256 * 1024 * 1024;
 
-describe.skipIf(!usable)('a pod process on a real node layout (cgroup v1, cgroupfs driver)', () => {
+describe.skipIf(skipSuite('kube-node-cgroup-v1'))('a pod process on a real node layout (cgroup v1, cgroupfs driver)', () => {
   const levels = [TOP, `${TOP}/kubepods`, `${TOP}/kubepods/burstable`, `${TOP}/kubepods/burstable/pod${UID}`, `${TOP}/kubepods/burstable/pod${UID}/${CID}`];
   const leaf = join(V1_MEMORY_ROOT, levels[levels.length - 1] as string);
   let logs = '';

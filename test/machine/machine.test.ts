@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootGuest, ensureImage, REPO, whyNoGuest, type Guest } from './guest.js';
+import { skipSuite } from '../support/suites.js';
 
 const MiB = 1024 * 1024;
 const reason = whyNoGuest();
@@ -56,7 +57,7 @@ async function summaryOf(guest: Guest, logPath: string): Promise<Summary> {
   return rec;
 }
 
-describe.skipIf(reason !== undefined)('the real machine (Debian 12 guest)', () => {
+describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)', () => {
   let guest: Guest | undefined;
   const g = (): Guest => {
     if (guest === undefined) throw new Error('the guest did not boot (see the beforeAll error)');

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { whyNoGuest } from '../machine/guest.js';
 
 /**
  * Every suite that may skip, with what it needs and why it would skip. A skip is never silent:
@@ -59,6 +61,22 @@ export function cgroupMemoryMachine(): boolean {
 
 const v1Root = (): string | undefined => v1MemoryUnavailable() ?? (process.getuid?.() === 0 ? undefined : 'not running as root');
 
+const asRoot = (why: () => string | undefined) => (): string | undefined => (process.getuid?.() === 0 ? why() : 'not running as root');
+
+/** What the fleet test needs: root, the tools, a v1 memory cgroup, network namespaces. */
+function fleetUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, cgroups)';
+  for (const tool of ['ip', 'unshare', 'nsenter', 'curl', 'prometheus', 'prometheus-alertmanager', 'amtool', 'python3', 'openssl']) {
+    if (spawnSync('which', [tool]).status !== 0) return `${tool} is not installed (scripts/install-deps.sh)`;
+  }
+  const v1 = v1MemoryUnavailable();
+  if (v1 !== undefined) return v1;
+  const probe = `hr-fleet-probe-${process.pid}`;
+  if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return 'cannot create network namespaces';
+  spawnSync('ip', ['netns', 'del', probe]);
+  return undefined;
+}
+
 export const CONDITIONAL_SUITES: readonly ConditionalSuite[] = [
   {
     id: 'real-machine-cgroup-v1',
@@ -91,6 +109,62 @@ export const CONDITIONAL_SUITES: readonly ConditionalSuite[] = [
     needs: 'root and a cgroup v1 memory controller (headroom run creates the job cgroups)',
     unavailable: v1Root,
     requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'evidence-cgroup-v1',
+    file: 'test/evidence/evidence-real.test.ts',
+    title: 'evidence captured before the kill (real processes, v1 cgroup)',
+    needs: 'root and a writable cgroup v1 memory controller (the victims grow in a hard-limited cgroup)',
+    unavailable: asRoot(() => v1MemoryUnavailable()),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'jobs-cgroup-v1',
+    file: 'test/jobs/jobs-real.test.ts',
+    title: 'headroom jobs on logs of real headroom run runs',
+    needs: 'root and a cgroup v1 memory controller (real headroom run runs)',
+    unavailable: v1Root,
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'kube-node-cgroup-v1',
+    file: 'test/kubernetes/real-node.test.ts',
+    title: 'a pod process on a real node layout (cgroup v1, cgroupfs driver)',
+    needs: 'a writable cgroup v1 memory controller (a kubelet-style cgroup tree)',
+    unavailable: () => v1MemoryUnavailable(),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'tmpfs-cgroup-v1',
+    file: 'test/unowned/tmpfs-real.test.ts',
+    title: 'memory held in tmpfs, inside a hard-limited v1 cgroup',
+    needs: 'root (mount -t tmpfs) and a writable cgroup v1 memory controller',
+    unavailable: asRoot(() => v1MemoryUnavailable()),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'status-page-browser',
+    file: 'test/web/browser.test.ts',
+    title: 'status page in Chromium',
+    needs: 'a writable cgroup v1 memory controller (the headroom run job) and Debian chromium (scripts/install-deps.sh)',
+    unavailable: () => v1MemoryUnavailable() ?? (existsSync('/usr/bin/chromium') ? undefined : '/usr/bin/chromium is not installed (scripts/install-deps.sh)'),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'fleet-netns',
+    file: 'test/fleet/fleet.test.ts',
+    title: 'fleet: 3 hosts, central Prometheus, 2 clustered Alertmanagers, agents pulling their alerts',
+    needs: 'root, network namespaces, a v1 memory cgroup, Prometheus, Alertmanager, amtool, curl, openssl',
+    unavailable: fleetUnavailable,
+    requiredHere: () => process.getuid?.() === 0 && cgroupMemoryMachine(),
+  },
+  {
+    id: 'machine-guest',
+    file: 'test/machine/machine.test.ts',
+    title: 'the real machine (Debian 12 guest)',
+    needs: 'qemu-system-x86, qemu-utils, debootstrap (or a cached image), root and disk space (docs/machine.md)',
+    unavailable: whyNoGuest,
+    requiredHere: () => process.platform === 'linux' && process.arch === 'x64',
   },
 ];
 

@@ -19,6 +19,7 @@ import { createRemediation } from '../../src/remediation/setup.js';
 import { files, memorySink, proc, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAndWait, spawnUntil } from '../support/processes.js';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * Memory no process owns, for real: a tmpfs this test mounts in its own temp dir, filled by a writer that runs
@@ -31,7 +32,7 @@ const NAME = `headroom-evidence-tmpfs-${process.pid}`;
 const canRun = process.getuid?.() === 0 && canCreateV1Cgroup();
 if (!canRun) console.log(`SKIP test/unowned/tmpfs-real.test.ts: needs root and a writable cgroup v1 memory controller at /sys/fs/cgroup/memory`);
 
-describe.skipIf(!canRun)('memory held in tmpfs, inside a hard-limited v1 cgroup', () => {
+describe.skipIf(skipSuite('tmpfs-cgroup-v1'))('memory held in tmpfs, inside a hard-limited v1 cgroup', () => {
   let mnt = '';
   let cg: TestCgroup | undefined;
   let bystander: ChildProcess | undefined;

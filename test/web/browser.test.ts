@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type ConsoleMessage } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, requireBuiltCli, startAgentProcess } from '../support/cli.js';
-import { canCreateV1Cgroup, V1_MEMORY_ROOT } from '../support/cgroup.js';
+import { V1_MEMORY_ROOT } from '../support/cgroup.js';
 import { killAndWait } from '../support/processes.js';
 import { spawnDetached } from './support.js';
 import { saveIncident } from '../status/helpers.js';
+import { skipSuite } from '../support/suites.js';
 
 /**
  * The status page in a real browser (Debian's chromium through playwright-core): a real agent, a real job
@@ -22,9 +23,8 @@ const NAME = `headroom-people-page-${process.pid}`;
 /** Where the screenshots go (looked at by the engineer; docs/status-page.png is one of them). */
 export const SHOTS = join(tmpdir(), `${NAME}-shots`);
 
-const cgroupReady = canCreateV1Cgroup();
 
-describe.skipIf(!cgroupReady)('status page in Chromium', () => {
+describe.skipIf(skipSuite('status-page-browser'))('status page in Chromium', () => {
   let dir: string;
   let agent: ChildProcess | undefined;
   let job: Awaited<ReturnType<typeof spawnDetached>> | undefined;
@@ -174,10 +174,4 @@ describe.skipIf(!cgroupReady)('status page in Chromium', () => {
     await page.locator('section#trees').screenshot({ path: join(SHOTS, 'status-phone-trees.png') });
     expect(errors).toEqual([]);
   }, 60_000);
-});
-
-describe.runIf(!cgroupReady)('status page in Chromium (skipped)', () => {
-  it('SKIP: needs a writable cgroup v1 memory controller for the headroom run job', () => {
-    console.log(`SKIP status page browser test: cannot create a cgroup under ${V1_MEMORY_ROOT} (run as root on a machine with cgroup v1 memory)`);
-  });
 });
