@@ -115,7 +115,10 @@ describe.skipIf(skipSuite('fleet-netns'))('fleet: 3 hosts, central Prometheus, 2
     const ours = readlinkSync('/proc/self/ns/pid');
     const init = agent?.child.pid !== undefined ? descendants(agent.child.pid).find((p) => { try { return readlinkSync(`/proc/${p}/ns/pid`) !== ours; } catch { return false; } }) : undefined;
     if (init === undefined || !jobCgroup) throw new Error('host b agent not running');
-    const [file, args] = inCgroup(jobCgroup.procsFile, ['nsenter', '-t', String(init), '-p', '-m', '--', 'python3', join(repo('test', 'fleet', 'hog.py')), String(targetMib), String(stepMib), String(delay)]);
+    // The job is a shell running the hog, as a user's job would be: nsenter's own child must not be the process the
+    // agent freezes for evidence (SIGSTOP), since nsenter, outside B's PID namespace, stops itself when its child
+    // stops and the agent cannot see it to continue it.
+    const [file, args] = inCgroup(jobCgroup.procsFile, ['nsenter', '-t', String(init), '-p', '-m', '--', 'sh', '-c', 'python3 "$@" & wait $!', 'job', join(repo('test', 'fleet', 'hog.py')), String(targetMib), String(stepMib), String(delay)]);
     const s = startIn(b.ns, 'hog', [file, ...args]);
     started.push(s);
     return s;
