@@ -24,7 +24,7 @@ import type { Receiver } from '../receiver/receiver.js';
 import { guardTrigger } from '../remediation/pipeline.js';
 import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
 import { registerSelfMetrics } from './self-metrics.js';
-import { findExecutable, machineHostname, pauseProcess, readHostFacts, runWithTimeout, sleep, systemCalls, yieldToLoop } from './system.js';
+import { findExecutable, machineHostname, pauseProcess, readHostFacts, runWithTimeout, sleep, systemCalls, timers, yieldToLoop } from './system.js';
 
 /**
  * The one place where the agent is assembled: real roots (/proc, cgroupfs from the config), the clocks of the
@@ -158,11 +158,11 @@ export async function startAgent(
 
   // A fleet: pull this host's alerts from the Alertmanager cluster into the same pipeline (docs/fleet.md).
   const fleet = config.fleet.enabled
-    ? (await import('../fleet/start.js')).startAlertSource(config, world, receiver ? remediation?.pipeline : undefined, sink)
+    ? (await import('../fleet/start.js')).startAlertSource(config, world, receiver ? remediation?.pipeline : undefined, sink, { host, timers })
     : undefined;
 
   // The people's view (#13): status page at /, incident reports at /incidents/<id>, short history, agent.json.
-  const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host);
+  const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host, { host, timers });
   const app = createExporterApp({
     runner,
     extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(remediation ? [remediationRegistry] : []), ...(fleet ? [fleet.registry] : [])],

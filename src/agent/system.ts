@@ -4,7 +4,7 @@ import { hostname, setPriority } from 'node:os';
 import type { ToolResult } from '../evidence/capture.js';
 import { findOnPath } from '../domain/executables.js';
 import type { HostFacts } from '../domain/host.js';
-import type { SystemCalls } from '../domain/world.js';
+import type { SystemCalls, Timers } from '../domain/world.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
 
 /**
@@ -35,6 +35,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Real interval and one-shot timers. */
+export const timers: Timers = {
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    return () => clearInterval(t);
+  },
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
 
 /** Signals, kernel control-file writes and CPU priority, for real. */
 export const systemCalls: SystemCalls = {

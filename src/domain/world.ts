@@ -27,6 +27,14 @@ export interface SystemCalls {
  * machine are wired by the agent's composition root (src/agent/agent.ts) and passed down as Clock and
  * SystemCalls.
  */
+/** Real timers, injected by the composition root (src/agent/system.ts): each returns its own cancel. */
+export interface Timers {
+  /** Calls fn every ms until cancelled. */
+  every(ms: number, fn: () => void): () => void;
+  /** Calls fn once after ms unless cancelled. */
+  after(ms: number, fn: () => void): () => void;
+}
+
 export interface World {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
-import type { World } from '../domain/world.js';
+import type { Timers, World } from '../domain/world.js';
 import { ConfigError } from '../config/load.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import type { FleetConfig } from '../config/sections/fleet.js';
@@ -58,7 +57,13 @@ export function alertmanagerClient(cfg: FleetConfig, readText: (path: string) =>
  * idempotency state, audit log and rate limit for pulled alerts, pushed alerts and the guard — so it needs
  * the receiver enabled with its credential (which keeps gating actions, as for pushed alerts).
  */
-export function startAlertSource(config: HeadroomConfig, world: World, pipeline: PipelineLike | undefined, sink: NotificationSink): RunningAlertSource {
+export function startAlertSource(
+  config: HeadroomConfig,
+  world: World,
+  pipeline: PipelineLike | undefined,
+  sink: NotificationSink,
+  wiring: { readonly host: string; readonly timers: Timers },
+): RunningAlertSource {
   const cfg = config.fleet;
   if (pipeline === undefined) {
     throw new ConfigError('fleet.enabled', ['needs receiver.enabled: true (with receiver.auth): pulled alerts run through the receiver\'s remediation pipeline and its credential gate']);
@@ -66,7 +71,7 @@ export function startAlertSource(config: HeadroomConfig, world: World, pipeline:
   const registry = new Registry();
   const source = new AlertSource({
     instance: cfg.instance ?? '',
-    host: config.receiver.host ?? hostname(),
+    host: wiring.host,
     members: cfg.alertmanagers,
     remediateReceivers: cfg.remediate_receivers,
     pipeline,
@@ -77,7 +82,7 @@ export function startAlertSource(config: HeadroomConfig, world: World, pipeline:
     registry,
   });
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   let current: Promise<unknown> = Promise.resolve();
   const round = (): void => {
     if (stopped) return;
@@ -86,19 +91,27 @@ export function startAlertSource(config: HeadroomConfig, world: World, pipeline:
       (error: unknown) => world.logger.error('fleet: pull failed', { error: errorMessage(error) }),
     );
     void current.then(() => {
-      if (!stopped) timer = setTimeout(round, cfg.interval);
+      if (!stopped) cancel = wiring.timers.after(cfg.interval, round);
     });
   };
-  // A random first delay spreads a fleet's pulls over the interval (agents started together do not stay in step).
-  timer = setTimeout(round, Math.floor(Math.random() * cfg.interval));
+  // A first delay from the host's name spreads a fleet's pulls over the interval (agents started together do not
+  // stay in step), the same on every restart of one host.
+  cancel = wiring.timers.after(spread(wiring.host, cfg.interval), round);
   world.logger.info('fleet: pulling this host\'s alerts', { instance: cfg.instance, alertmanagers: cfg.alertmanagers, intervalMs: cfg.interval });
   return {
     registry,
     source,
     stop: async () => {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      cancel?.();
       await current;
     },
   };
+}
+
+/** A stable offset in [0, intervalMs) from a name (FNV-1a). */
+export function spread(name: string, intervalMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return intervalMs > 0 ? h % intervalMs : 0;
 }

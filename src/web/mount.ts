@@ -1,6 +1,5 @@
-import { hostname } from 'node:os';
 import express, { type RequestHandler, type Router } from 'express';
-import type { World } from '../domain/world.js';
+import type { Timers, World } from '../domain/world.js';
 import { ConfigError } from '../config/load.js';
 import type { HeadroomConfig } from '../config/schema.js';
 import { nextPollInterval } from '../guard/interval.js';
@@ -50,9 +49,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * short history that feeds them, and agent.json. Rendering happens on request only and reads the history
  * (no /proc scan), so fetching the page never slows a scrape.
  */
-export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, notifications: NotificationService | undefined, listenHost: string): MountedPeople {
+export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, notifications: NotificationService | undefined, listenHost: string, wiring: { readonly host: string; readonly timers: Timers }): MountedPeople {
   const pc = config.page;
-  const hostName = hostname();
+  const hostName = wiring.host;
   const now = (): number => world.now().getTime();
   const history = new ShortHistory({ windowMs: pc.history.window, hostIntervalMs: pc.history.host_interval, treeIntervalMs: pc.history.tree_interval, topK: pc.history.top_k, now });
   let credentials: ReturnType<typeof loadCredentials>;
@@ -142,7 +141,7 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
     send(res, 200, renderReportPage({ record, all, ...(markdown !== undefined ? { markdown } : {}), around, hideCmdlines: pc.hide_cmdlines }));
   });
 
-  const timers: NodeJS.Timeout[] = [];
+  const cancels: Array<() => void> = [];
   const failing = new Set<string>();
   const guarded = (what: string, fn: () => void): (() => void) => () => {
     try {
@@ -187,10 +186,10 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
       });
       host();
       trees();
-      timers.push(setInterval(host, pc.history.host_interval), setInterval(trees, pc.history.tree_interval));
+      cancels.push(wiring.timers.every(pc.history.host_interval, host), wiring.timers.every(pc.history.tree_interval, trees));
     },
     close(): void {
-      for (const t of timers.splice(0)) clearInterval(t);
+      for (const cancel of cancels.splice(0)) cancel();
       try {
         removeAgentState(stateDir, world.pid);
       } catch (error) {

@@ -9,6 +9,7 @@ import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeFileReader } from '../../src/procfs/file-reader.js';
 import { ProcFs } from '../../src/procfs/procfs.js';
 import { mountPeople, type MountedPeople } from '../../src/web/mount.js';
+import { timers as realTimers } from '../../src/agent/system.js';
 
 export function testWorld(): World & { logger: ReturnType<typeof memoryLogger> } {
   return {
@@ -30,7 +31,7 @@ export async function startPage(raw: Record<string, unknown>, listenHost = '127.
   const config = parseConfig(raw, 'test');
   const files = new NodeFileReader();
   const world = testWorld();
-  const people = mountPeople(config, world, { proc: new ProcFs('/proc', files), cgroups: new CgroupFs('/sys/fs/cgroup', files), files }, undefined, listenHost);
+  const people = mountPeople(config, world, { proc: new ProcFs('/proc', files), cgroups: new CgroupFs('/sys/fs/cgroup', files), files }, undefined, listenHost, { host: 'test-host', timers: realTimers });
   const app = express();
   app.get('/', people.home);
   app.use(people.router);
