@@ -78,6 +78,7 @@ export function actionAuditEntry(r: ActionRecord, incident?: string): ActionEntr
     signalled: report.signalled,
     remaining: report.remaining,
     incidentId: incident,
+    ...(r.plan.target.kind === 'process' ? { heldBytes: r.plan.targetBytes, swapBytes: r.plan.targetSwapBytes ?? 0 } : {}),
   };
 }
 

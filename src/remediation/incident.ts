@@ -1,7 +1,11 @@
 import type { DecisionSource } from '../domain/remediation.js';
 import type { MemorySummary } from '../domain/summaries.js';
 import type { PolicySettings, RefusalCode } from '../policy/types.js';
+import type { IncidentEnd, IncidentVictim } from '../incidents/types.js';
+import type { ActionRecord } from './action-record.js';
 import type { CriticalTrigger } from './trigger.js';
+
+export type { IncidentEnd, IncidentVictim } from '../incidents/types.js';
 
 /**
  * The incident, not the action, is the unit (issue 14): while the guarded memory (host or watched cgroup)
@@ -14,33 +18,6 @@ import type { CriticalTrigger } from './trigger.js';
  * The incident's limits (victims, reclaimed memory) replace the Alertmanager path's rate limit and cooldown
  * while it is open; those still apply to a new incident the receiver would open.
  */
-
-/** One victim of an incident, as the record, the report and the summary notification show it. */
-export interface IncidentVictim {
-  readonly pid: number;
-  readonly startTime: string;
-  readonly comm: string;
-  readonly cmdline: string;
-  /** "python3 train.py": what jobs are grouped by. */
-  readonly commandKey: string;
-  readonly uid?: number;
-  /** Resident + swapped bytes of the tree at decision time. */
-  readonly heldBytes: number;
-  readonly swapBytes?: number;
-  readonly processes: number;
-  readonly actionAt: string;
-  readonly result: string;
-  readonly freedBytes?: number;
-  /** When every process of the tree was confirmed gone. */
-  readonly exitedAt?: string;
-  /** From the first signal to confirmed exit. */
-  readonly exitSeconds?: number;
-  /** SIGKILL was sent before the end of kill_grace (still past the line under thrash). */
-  readonly escalated?: boolean;
-  readonly auditKey: string;
-}
-
-export type IncidentEnd = 'recovered' | 'max_victims' | 'max_reclaim' | 'no_candidate' | 'action_failed' | 'resolved' | 'refused';
 
 export interface Incident {
   readonly id: string;
@@ -57,6 +34,8 @@ export interface Incident {
   readonly victims: readonly IncidentVictim[];
   readonly reclaimedBytes: number;
   readonly lastMemory?: MemorySummary;
+  /** The first victim's step: the report's root cause. */
+  readonly first?: ActionRecord;
   readonly closed?: { readonly at: Date; readonly because: IncidentEnd; readonly reason: string };
 }
 
@@ -160,6 +139,12 @@ export class IncidentBook {
   open(scope: string): Incident | undefined {
     const inc = this.byScope.get(scope);
     return inc?.closed === undefined ? inc : undefined;
+  }
+
+  /** Open incidents kept open by this alert (the receiver's incidents). */
+  openByFingerprint(fingerprint: string | undefined): Incident[] {
+    if (fingerprint === undefined) return [];
+    return [...this.byScope.values()].filter((i) => i.closed === undefined && i.fingerprint === fingerprint);
   }
 
   set(inc: Incident): void {
