@@ -97,7 +97,7 @@ export async function runIncidentReplay(o: { readonly log?: (line: string) => vo
         cooldown: '10m',
         actions_per_window: 1,
         protect: { cmdline: ['standin_sshd\\.py'] },
-        recovered: { host_used_below: recoveredBelow },
+        recovered: { host_used_below: recoveredBelow, cgroup_used_below: recoveredBelow },
       },
       notify: { state_dir: join(tmp, 'notify'), slack: { webhook_url_file: slackUrlFile }, retry: { initial_backoff: '200ms', max_backoff: '2s' } },
       guard: { enabled: true, watch_cgroup: sandbox, available_below: guardLine, sustain: '200ms' },
