@@ -209,7 +209,7 @@ function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups:
     const incident = d.kind === 'action' || d.kind === 'refusal' ? d.incident : undefined;
     const step: GuardStep = {
       continue: incident?.open === true,
-      hold: incident?.closedBecause === 'max_victims' || incident?.closedBecause === 'max_reclaim',
+      hold: incident?.closedBecause === 'max_victims' || incident?.closedBecause === 'max_reclaim' || incident?.closedBecause === 'action_failed',
       ...(incident?.victim?.freedBytes !== undefined ? { freedBytes: incident.victim.freedBytes } : {}),
     };
     if (d.kind === 'refusal' && incident === undefined) {
