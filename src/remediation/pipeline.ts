@@ -326,7 +326,7 @@ export class RemediationPipeline {
     if (code === 'recovered') return { kind: 'refusal', reasonCode: code, reason, incident: this.finish(inc, 'recovered', reason, snap) };
     const because: IncidentEnd = code === 'incident_max_victims' ? 'max_victims' : code === 'incident_max_reclaim' ? 'max_reclaim' : code === 'no_candidate' ? 'no_candidate' : 'refused';
     const out = d();
-    return { ...out, ...(out.kind === 'refusal' ? { incident: this.finish(inc, because, reason, snap) } : {}) } as Disposition;
+    return { ...out, ...(out.kind === 'refusal' ? { incident: this.finish(inc, because, reason, snap) } : {}) };
   }
 
   private async critical(trigger: CriticalTrigger, cache: SnapshotCache): Promise<Disposition> {
