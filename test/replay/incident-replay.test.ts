@@ -27,6 +27,12 @@ describe.skipIf(!canCreateV1Cgroup())('incident replay: several jobs past the li
           `signal → exit ${v.exitSeconds ?? '?'} s, escalated ${v.escalated ? 'yes' : 'no'}`,
       );
     }
+    // Time per victim as the agent logged it (guard decision: read, rank, re-check, signal, confirmed exit).
+    for (const line of r.agentLog.split('\n')) {
+      if (!line.includes('"msg":"guard decision"')) continue;
+      const d = JSON.parse(line) as { stepMs?: number; crossingToDoneMs?: number; victims?: number; outcome?: string; ended?: string };
+      console.log(`[incident-replay] guard step ${d.victims ?? '?'}: ${d.outcome} in ${d.stepMs} ms (crossing → done ${d.crossingToDoneMs} ms)${d.ended ? `, incident ended: ${d.ended}` : ''}`);
+    }
     console.log(`[incident-replay] ${victims.length} victims, ${formatBytes(incident?.reclaimedBytes ?? 0)} reclaimed; sandbox ${(r.usedRatioAfter * 100).toFixed(1)} % used after; slack: ${r.slack.map((s) => s.slice(0, 60)).join(' | ')}`);
 
     // As many as needed: more than one job, not all of them; the largest growers first (ranking order).
