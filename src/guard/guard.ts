@@ -98,8 +98,7 @@ export async function runGuard(deps: GuardDeps, signal: AbortSignal): Promise<vo
         let before = reading;
         let step = await deps.remediate(crossing);
         while (step?.continue === true && !signal.aborted) {
-          await settle(deps, before, step.freedBytes, signal);
-          before = deps.read();
+          before = await settle(deps, before, step.freedBytes, signal);
           step = await deps.remediate({ ...crossing, reading: before, firedAtMs: deps.monotonicMs() });
         }
         if (step?.hold === true) {
@@ -121,13 +120,13 @@ function isPast(r: GuardReading, s: CrossingSettings): boolean {
   return r.availableRatio < s.availableBelow || (r.psiFull !== undefined && r.psiFull > s.psiFullAbove);
 }
 
-/** Waits (polling at the minimum interval) until the previous victim's memory has been seen freed, or the settle time is up. */
-async function settle(deps: GuardDeps, before: GuardReading, freedBytes: number | undefined, signal: AbortSignal): Promise<void> {
+/** Waits (polling at the minimum interval) until the previous victim's memory has been seen freed, or the settle time is up; returns the last reading. */
+async function settle(deps: GuardDeps, before: GuardReading, freedBytes: number | undefined, signal: AbortSignal): Promise<GuardReading> {
   const settleMs = deps.settleMs ?? 2000;
   const start = deps.monotonicMs();
   for (;;) {
     const now = deps.read();
-    if (settled(before.memory.availableBytes, now.memory.availableBytes, freedBytes, deps.monotonicMs() - start, settleMs) || signal.aborted) return;
+    if (settled(before.memory.availableBytes, now.memory.availableBytes, freedBytes, deps.monotonicMs() - start, settleMs) || signal.aborted) return now;
     await deps.sleep(deps.settings.minIntervalMs, signal);
   }
 }
