@@ -198,3 +198,27 @@ describe('config: remediation.incident', () => {
     expect(c.remediation.incident).toMatchObject({ max_victims: 4, max_reclaim: { kind: 'bytes', bytes: GiB }, kill_below: 0.01, escalate_after: 500 });
   });
 });
+
+describe('the incident summary notification renders (pure)', () => {
+  it('text and Slack name every victim (within limits) and the jobs still running', async () => {
+    const { renderText } = await import('../../src/notify/render/text.js');
+    const { renderSlackMessage } = await import('../../src/notify/render/slack.js');
+    const n = {
+      kind: 'incident' as const, id: 'x', host: 'box', at: new Date(T0).toISOString(), alertName: 'HeadroomGuard', source: 'guard' as const, incidentId: '20251212T031200Z-pid101',
+      closedBecause: 'recovered', reason: '12 victims stopped one after another; ended: memory back under the line',
+      victims: Array.from({ length: 12 }, (_, i) => ({ pid: 100 + i, cmdline: 'python3 parallel_feature_testing.py single audusd', heldBytes: 180 * MiB, swapBytes: 40 * MiB, freedBytes: 180 * MiB, exitSeconds: 0.4, escalated: i === 0 })),
+      jobs: [{ commandKey: 'python3 parallel_feature_testing.py', victims: 12, stillRunning: 0 }],
+      reclaimedBytes: 12 * 180 * MiB, memoryBefore: memory(0.983), memoryAfter: memory(0.62), durationSeconds: 14,
+    };
+    const text = renderText(n);
+    expect(text).toMatch(/^\[incident\] box: HeadroomGuard — 12 victims stopped, 2\.1 GiB freed; memory 98(\.3)? ?% → 62 ?% used; ended: recovered/);
+    expect(text).toContain('1. pid 100');
+    expect(text).toContain('SIGKILL early');
+    expect(text).toContain('+6 more');
+    expect(text).toContain('python3 parallel_feature_testing.py: 12 stopped, 0 more of the same command still running');
+    const slack = JSON.stringify(renderSlackMessage(n));
+    expect(slack).toContain('Victims, in order');
+    expect(slack).toContain('pid 111');
+    expect(slack).toContain('0 more of the same command still running');
+  });
+});
