@@ -48,6 +48,11 @@ export interface ActionEnv {
   readonly pollMs: number;
   readonly throttleRatio: number;
   readonly protectSshd: { readonly oomScoreAdj: number; readonly memoryLowBytes?: number };
+  /**
+   * Escalation under thrash (./escalation.ts): SIGKILL after `escalateAfterMs` instead of the whole grace while
+   * the guarded memory's available share (read by `availableRatio`) stays below `killBelow`. Absent: the grace.
+   */
+  readonly escalation?: { readonly escalateAfterMs: number; readonly killBelow: number; readonly availableRatio: () => number | undefined };
 }
 
 export type { ActionResult } from '../domain/remediation.js';
@@ -65,6 +70,8 @@ export interface ActionReport {
   readonly durationSeconds: number;
   readonly signalled: readonly ProcessIdentity[];
   readonly remaining: readonly ProcessIdentity[];
+  /** SIGKILL was sent before the grace ended, because memory was still below the kill line. */
+  readonly escalated?: boolean;
 }
 
 /** One remediation action. Each lives in its own file; dry-run is handled inside the action. */

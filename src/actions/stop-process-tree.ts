@@ -1,6 +1,7 @@
 import { formatBytes } from '../config/units.js';
 import type { Plan, ProcessIdentity } from '../policy/types.js';
 import { waitUntil, type Action, type ActionEnv, type ActionReport } from './action.js';
+import { escalation, type EscalationVerdict } from './escalation.js';
 
 const key = (id: ProcessIdentity): string => `${id.pid}@${id.startTime}`;
 
@@ -45,7 +46,16 @@ export const stopProcessTree: Action = {
     }
     const signalled: ProcessIdentity[] = [];
     for (const id of aliveIds()) if (env.processes.signal(id, 'SIGTERM') === 'sent') signalled.push(id);
-    const exitedOnTerm = await waitUntil(env, env.killGraceMs, () => aliveIds().length === 0);
+    const rule = { graceMs: env.killGraceMs, escalateAfterMs: env.escalation?.escalateAfterMs ?? env.killGraceMs, killBelow: env.escalation?.killBelow ?? 0 };
+    const termAt = env.monotonic();
+    const seen: { verdict: EscalationVerdict } = { verdict: 'wait' };
+    await waitUntil(env, env.killGraceMs, () => {
+      if (aliveIds().length === 0) return true;
+      seen.verdict = escalation((env.monotonic() - termAt) * 1000, env.escalation?.availableRatio(), rule);
+      return seen.verdict === 'kill_thrash';
+    });
+    const exitedOnTerm = aliveIds().length === 0;
+    const escalated = !exitedOnTerm && seen.verdict === 'kill_thrash';
     let killed = 0;
     if (!exitedOnTerm) {
       // Children forked during the grace period belong to the tree too.
@@ -72,7 +82,11 @@ export const stopProcessTree: Action = {
       result,
       detail:
         `SIGTERM to ${signalled.length} processes` +
-        (exitedOnTerm ? ', all exited within the grace period' : `, SIGKILL to ${killed} after ${env.killGraceMs / 1000} s`) +
+        (exitedOnTerm
+          ? ', all exited within the grace period'
+          : escalated
+            ? `, SIGKILL to ${killed} after ${rule.escalateAfterMs / 1000} s (available memory still below the kill line of ${(rule.killBelow * 100).toFixed(1)} %)`
+            : `, SIGKILL to ${killed} after ${env.killGraceMs / 1000} s`) +
         (remaining.length === 0 ? '; all gone' : `; ${remaining.length} still running (${remaining.map((r) => r.pid).join(', ')})`),
       before,
       after: { processes: remaining.length, tree_resident_bytes: remainingBytes },
@@ -80,6 +94,7 @@ export const stopProcessTree: Action = {
       durationSeconds: env.monotonic() - started,
       signalled,
       remaining,
+      ...(escalated ? { escalated: true } : {}),
     };
   },
 };

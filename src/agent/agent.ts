@@ -8,7 +8,7 @@ import type { HeadroomConfig } from '../config/schema.js';
 import type { HostFacts } from '../domain/host.js';
 import type { World } from '../domain/world.js';
 import { createExporterApp } from '../exporter/app.js';
-import { runGuard, type GuardCrossing } from '../guard/guard.js';
+import { runGuard, type GuardCrossing, type GuardStep } from '../guard/guard.js';
 import { hardenSelf } from '../guard/harden.js';
 import { readCgroupReading, readHostReading, type GuardReading } from '../guard/reading.js';
 import { errorMessage } from '../logging/logger.js';
@@ -22,6 +22,7 @@ import { hasCredentials, loadCredentials, type Credentials } from '../receiver/a
 import { createReceiver } from '../receiver/index.js';
 import type { Receiver } from '../receiver/receiver.js';
 import { guardTrigger } from '../remediation/pipeline.js';
+import { observeRefusal, type EpisodeState } from '../remediation/refusal-episodes.js';
 import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
 import { registerSelfMetrics } from './self-metrics.js';
 import { findExecutable, machineHostname, pauseProcess, readHostFacts, runWithTimeout, sleep, systemCalls, timers, yieldToLoop } from './system.js';
@@ -233,19 +234,37 @@ function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups:
   }
   const hardened = g.harden_self ? hardenSelf(world.pid, proc, systemCalls, world.logger) : [];
   const controller = new AbortController();
-  const remediate = async (c: GuardCrossing): Promise<void> => {
+  // Quiet logs: one journal line per episode of identical refusals (the pipeline writes the closing count).
+  let episodes: EpisodeState = new Map();
+  const remediate = async (c: GuardCrossing): Promise<GuardStep> => {
     const d = await remediation.pipeline.handle(guardTrigger({ at: c.crossedAt, scope: c.watchCgroup, alertName: 'HeadroomGuard', stalling: c.cause === 'memory_pressure' }), { urgent: true });
     const doneMs = world.monotonic() * 1000;
+    const incident = d.kind === 'action' || d.kind === 'refusal' ? d.incident : undefined;
+    const step: GuardStep = {
+      continue: incident?.open === true,
+      hold: incident?.closedBecause === 'max_victims' || incident?.closedBecause === 'max_reclaim' || incident?.closedBecause === 'action_failed',
+      ...(incident?.victim?.freedBytes !== undefined ? { freedBytes: incident.victim.freedBytes } : {}),
+    };
+    if (d.kind === 'refusal' && incident === undefined) {
+      const seen = observeRefusal(episodes, { stream: 'guard', reasonCode: d.reasonCode, reason: d.reason }, world.monotonic() * 1000, config.remediation.refusal_episode_max);
+      episodes = seen.state;
+      if (!seen.write) return step;
+    } else {
+      episodes = new Map();
+    }
     world.logger.warn('guard decision', {
       cause: c.cause,
       reason: c.reason,
       outcome: d.kind,
       ...(d.kind === 'action' ? { action: d.action, result: d.result, incident: d.incidentId } : {}),
+      ...(incident ? { incidentOpen: incident.open, victims: incident.victims, ...(incident.closedBecause ? { ended: incident.closedBecause } : {}), ...(incident.victim ? { victim: incident.victim } : {}) } : {}),
       ...(d.kind === 'refusal' ? { refusal: d.reasonCode, refusalReason: d.reason } : {}),
       ...(d.kind === 'failed' ? { error: d.reason } : {}),
       crossingToDecisionMs: Math.round(c.firedAtMs - c.crossedAtMs),
       crossingToDoneMs: Math.round(doneMs - c.crossedAtMs),
+      stepMs: Math.round(doneMs - c.firedAtMs),
     });
+    return step;
   };
   const loop = runGuard(
     {
@@ -264,6 +283,7 @@ function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups:
       sleep,
       remediate,
       logger: world.logger,
+      settleMs: config.remediation.incident.settle,
     },
     controller.signal,
   );

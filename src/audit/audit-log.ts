@@ -5,7 +5,7 @@ import { errorMessage } from '../logging/logger.js';
 import { BatchedAppendFile } from './batched-append.js';
 
 /** What happened to a request, alert or guard crossing. */
-export type AuditEvent = 'rejected' | 'duplicate' | 'refusal' | 'action' | 'notified' | 'protect';
+export type AuditEvent = 'rejected' | 'duplicate' | 'refusal' | 'action' | 'notified' | 'protect' | 'incident';
 
 interface Common {
   readonly source: DecisionSource;
@@ -42,6 +42,22 @@ export interface RefusalEntry extends Common {
   readonly memory?: MemorySummary;
   /** What would have been done (actions disabled). */
   readonly plan?: { readonly action: RemediationAction; readonly target: PlanTarget };
+  /** The closing line of an episode of identical refusals: how many, from when to when (the first was written when it began). */
+  readonly repeated?: { readonly count: number; readonly first: string; readonly last: string };
+}
+
+/** An incident ended (issue 14): every victim in order, what each held and freed, and why it ended. */
+export interface IncidentEntry extends Common {
+  readonly event: 'incident';
+  /** recovered, max_victims, max_reclaim, no_candidate, action_failed, refused. */
+  readonly reasonCode: string;
+  readonly alertName: string;
+  readonly key: string;
+  readonly incidentId: string;
+  readonly victims: ReadonlyArray<{ readonly pid: number; readonly commandKey: string; readonly heldBytes: number; readonly swapBytes?: number; readonly freedBytes?: number; readonly exitSeconds?: number; readonly escalated?: boolean }>;
+  readonly reclaimedBytes: number;
+  readonly memoryBefore: MemorySummary;
+  readonly memoryAfter?: MemorySummary;
 }
 
 /** One remediation attempt (derived from the pipeline's ActionRecord). Fsynced before append() returns. */
@@ -68,6 +84,9 @@ export interface ActionEntry extends Common {
   readonly diagnosis?: string;
   readonly evidenceSpentMs?: number;
   readonly evidenceNotCaptured?: readonly string[];
+  /** What the target held when chosen: resident + swapped, and of it in swap. */
+  readonly heldBytes?: number;
+  readonly swapBytes?: number;
 }
 
 /** A warning or resolved alert passed on to people. */
@@ -91,7 +110,7 @@ export interface ProtectEntry extends Common {
 }
 
 /** One line of audit.jsonl as written: every decision, including refusals, duplicates and dry runs. */
-export type AuditRecord = RejectedEntry | DuplicateEntry | RefusalEntry | ActionEntry | NotifiedEntry | ProtectEntry;
+export type AuditRecord = RejectedEntry | DuplicateEntry | RefusalEntry | ActionEntry | NotifiedEntry | ProtectEntry | IncidentEntry;
 
 /**
  * One line of audit.jsonl as read back: every field any kind of line has, typed, optional where some kinds
@@ -125,6 +144,12 @@ export interface AuditEntry {
   readonly signalled?: readonly ProcessIdentity[];
   readonly remaining?: readonly ProcessIdentity[];
   readonly incidentId?: string;
+  readonly repeated?: RefusalEntry['repeated'];
+  readonly victims?: IncidentEntry['victims'];
+  readonly reclaimedBytes?: number;
+  /** Held bytes (resident + swap) and swap of an action's target. */
+  readonly heldBytes?: number;
+  readonly swapBytes?: number;
 }
 
 export interface AuditSink {

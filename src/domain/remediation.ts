@@ -61,4 +61,6 @@ export type RefusalCode =
   | 'not_critical'
   | 'truncated'
   | 'target_changed'
-  | 'action_failed';
+  | 'action_failed'
+  | 'incident_max_victims'
+  | 'incident_max_reclaim';

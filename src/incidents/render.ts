@@ -95,6 +95,20 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
     lines.push(`| Target ${k.replace(/_/g, ' ')} | ${fmt(v)} | ${fmt(a)} |`);
   }
   lines.push('');
+  if (rec.victims !== undefined && rec.victims.length > 0) {
+    lines.push('## Victims, in order', '');
+    lines.push(`${rec.victims.length} process tree${rec.victims.length === 1 ? '' : 's'} stopped one after another, each after the previous one had exited; ${formatBytes(rec.reclaimedBytes ?? 0)} freed in all. Ended: ${rec.closedBecause ?? 'open'}.`, '');
+    lines.push('| # | PID | Command | Held (resident + swap) | of it swap | Freed | Signal → exit | Escalated | Action at |', '|---|---|---|---|---|---|---|---|---|');
+    rec.victims.forEach((v, i) => {
+      lines.push(
+        `| ${i + 1} | ${v.pid} | \`${cell(v.cmdline)}\` | ${formatBytes(v.heldBytes)} | ${formatBytes(v.swapBytes ?? 0)} | ${v.freedBytes === undefined ? '—' : formatBytes(v.freedBytes)} | ${v.exitSeconds === undefined ? 'not confirmed' : `${v.exitSeconds} s`} | ${v.escalated ? 'SIGKILL early (still below the kill line)' : 'no'} | ${time(v.actionAt)} |`,
+      );
+    });
+    lines.push('');
+    for (const j of rec.jobs ?? []) {
+      lines.push(`Job \`${cell(j.commandKey)}\`${j.uid !== undefined ? ` (uid ${j.uid})` : ''}: ${j.victims} stopped (${formatBytes(j.heldBytes)}), ${j.stillRunning} more of the same command still running.`, '');
+    }
+  }
   lines.push(
     `**Time to resolution**: ${rec.timeToResolutionSeconds === undefined ? 'not confirmed (memory had not recovered when checked)' : formatDuration(rec.timeToResolutionSeconds * 1000)}`,
     '',

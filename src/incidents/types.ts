@@ -37,4 +37,38 @@ export interface IncidentRecord {
   readonly evidence?: Evidence;
   /** One line from the evidence (also in the Slack message). */
   readonly diagnosis?: string;
+  /** An incident of several steps (issue 14): every victim in order, with what each held and freed. */
+  readonly victims?: readonly IncidentVictim[];
+  readonly reclaimedBytes?: number;
+  readonly closedBecause?: IncidentEnd;
+  /** Victims grouped by command and user, with how many trees of that command still run. */
+  readonly jobs?: ReadonlyArray<{ readonly commandKey: string; readonly uid?: number; readonly victims: number; readonly heldBytes: number; readonly stillRunning: number }>;
 }
+
+/** One victim of an incident, as the record, the report and the summary notification show it. */
+export interface IncidentVictim {
+  readonly pid: number;
+  readonly startTime: string;
+  readonly comm: string;
+  readonly cmdline: string;
+  /** "python3 train.py": what jobs are grouped by. */
+  readonly commandKey: string;
+  readonly uid?: number;
+  /** Resident + swapped bytes of the tree at decision time. */
+  readonly heldBytes: number;
+  readonly swapBytes?: number;
+  readonly processes: number;
+  readonly actionAt: string;
+  readonly result: string;
+  readonly freedBytes?: number;
+  /** When every process of the tree was confirmed gone. */
+  readonly exitedAt?: string;
+  /** From the first signal to confirmed exit. */
+  readonly exitSeconds?: number;
+  /** SIGKILL was sent before the end of kill_grace (still past the line under thrash). */
+  readonly escalated?: boolean;
+  readonly auditKey: string;
+}
+
+export type IncidentEnd = 'recovered' | 'max_victims' | 'max_reclaim' | 'no_candidate' | 'action_failed' | 'resolved' | 'refused';
+

@@ -75,10 +75,30 @@ export interface ResolvedNotification extends Base {
   readonly durationSeconds?: number;
 }
 
-export type Notification = WarningNotification | ActionNotification | RefusalNotification | ResolvedNotification;
+/**
+ * An incident ended (issue 14): the one follow-up to its first action message — every victim in order, what
+ * each held and freed, the jobs they belonged to, and why the incident ended.
+ */
+export interface IncidentNotification extends Base {
+  readonly kind: 'incident';
+  readonly source: DecisionSource;
+  readonly incidentId: string;
+  /** recovered, max_victims, max_reclaim, no_candidate, action_failed, refused. */
+  readonly closedBecause: string;
+  readonly reason: string;
+  readonly victims: ReadonlyArray<{ readonly pid: number; readonly cmdline: string; readonly heldBytes: number; readonly swapBytes?: number; readonly freedBytes?: number; readonly exitSeconds?: number; readonly escalated?: boolean }>;
+  readonly jobs: ReadonlyArray<{ readonly commandKey: string; readonly victims: number; readonly stillRunning: number }>;
+  readonly reclaimedBytes: number;
+  readonly memoryBefore: MemorySummary;
+  readonly memoryAfter?: MemorySummary;
+  readonly durationSeconds?: number;
+  readonly incidentReportPath?: string;
+}
+
+export type Notification = WarningNotification | ActionNotification | RefusalNotification | ResolvedNotification | IncidentNotification;
 
 /** Every Notification['kind'] (the outbox and the service check stored and published notifications against it). */
-export const NOTIFICATION_KINDS: ReadonlySet<string> = new Set<Notification['kind']>(['warning', 'action', 'refusal', 'resolved']);
+export const NOTIFICATION_KINDS: ReadonlySet<string> = new Set<Notification['kind']>(['warning', 'action', 'refusal', 'resolved', 'incident']);
 
 /**
  * Where deciders hand notifications. `publish` stores the notification durably (it survives a crash or a

@@ -3,7 +3,7 @@ import type { RemediationAction } from '../domain/remediation.js';
 import { startTimeLabel, type ProcessEntry } from '../procfs/process-table.js';
 import { protectedInTree } from './protections.js';
 import { describeElsewhere, heldElsewhereBytes } from '../unowned/analysis.js';
-import { chooseVictim, inCgroup, liveTreeBytes, rankVictims, type RankedCandidate } from './ranking.js';
+import { chooseVictim, heldBytes, inCgroup, liveTreeBytes, rankVictims, type RankedCandidate } from './ranking.js';
 import type { Decision, DecisionRequest, PlanTarget, PolicySettings, Refusal, Snapshot } from './types.js';
 
 const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
@@ -47,6 +47,7 @@ function planForProcess(
   why: string,
   snap: Snapshot,
   settings: PolicySettings,
+  swapBytes = 0,
 ): Decision {
   const target = processTarget(e, snap);
   if (action === 'throttle') {
@@ -62,7 +63,7 @@ function planForProcess(
     return refuse('action_disabled', `stop_cgroup is configured for a process alert; name the cgroup in the alert instead (${cgroup})`);
   }
   if (action === 'drop_caches') return planDropCaches(why, settings);
-  return { kind: 'plan', action: 'stop_process_tree', target, reason: why, targetBytes: treeBytes };
+  return { kind: 'plan', action: 'stop_process_tree', target, reason: why, targetBytes: treeBytes, targetSwapBytes: swapBytes };
 }
 
 function planDropCaches(why: string, settings: PolicySettings): Decision {
@@ -84,8 +85,7 @@ function decideProcess(req: DecisionRequest & { target: { kind: 'process' } }, s
     const where = prot.entry.pid === pid ? describe(e, snap) : `${describe(prot.entry, snap)} in the tree of ${describe(e, snap)}`;
     return refuse('protected', `${where} is protected: ${prot.reason}`);
   }
-  let treeBytes = 0;
-  for (const p of tree) treeBytes += p.residentBytes;
+  const { heldBytes: treeBytes, swapBytes } = heldBytes(tree, snap);
   const minBytes = settings.minVictimBytes(snap.hostMemTotalBytes);
   if (treeBytes < minBytes) {
     return refuse('below_minimum', `${describe(e, snap)} holds ${formatBytes(treeBytes)}, below the minimum of ${formatBytes(minBytes)}`);
@@ -97,8 +97,8 @@ function decideProcess(req: DecisionRequest & { target: { kind: 'process' } }, s
       `${describe(e, snap)} now holds ${formatBytes(treeBytes)} (${pct(share)} of memory), below ${pct(settings.recovered.processTreeShareBelow)}: memory recovered since the alert, nothing to do`,
     );
   }
-  const why = `${describe(e, snap)} and ${tree.length - 1} descendants hold ${formatBytes(treeBytes)} (${pct(share)} of memory)`;
-  return planForProcess(actionFor(req, settings), e, treeBytes, why, snap, settings);
+  const why = `${describe(e, snap)} and ${tree.length - 1} descendants hold ${formatBytes(treeBytes)}${swapBytes > 0 ? ` (${formatBytes(swapBytes)} of it in swap)` : ''} (${pct(share)} of memory)`;
+  return planForProcess(actionFor(req, settings), e, treeBytes, why, snap, settings, swapBytes);
 }
 
 function decideCgroup(req: DecisionRequest & { target: { kind: 'cgroup' } }, snap: Snapshot, settings: PolicySettings): Decision {
@@ -111,7 +111,7 @@ function decideCgroup(req: DecisionRequest & { target: { kind: 'cgroup' } }, sna
     const ranked = rankVictims(snap, settings, path);
     const victim = chooseVictim(ranked, snap);
     if (!victim) return refuse('no_candidate', `no process in cgroup ${path} may be stopped`);
-    return planForProcess(action, victim.entry, victim.treeBytes, `${describe(victim.entry, snap)} is the largest process tree in cgroup ${path}`, snap, settings);
+    return planForProcess(action, victim.entry, victim.treeBytes, `${describe(victim.entry, snap)} is the largest process tree in cgroup ${path}`, snap, settings, victim.treeSwapBytes);
   }
   for (const pid of cg.pids) {
     const e = snap.processes.byPid.get(pid);
@@ -170,8 +170,9 @@ function decideHost(req: DecisionRequest & { target: { kind: 'host' } }, snap: S
       candidates,
     );
   }
-  const why = `memory (${scope}) is at ${pct(snap.memory.usedRatio)} used; ${describe(victim.entry, snap)} is the best victim: its tree of ${victim.treeProcesses} processes holds ${formatBytes(victim.treeBytes)}`;
-  return planForProcess(actionFor(req, settings), victim.entry, victim.treeBytes, why, snap, settings);
+  const inSwap = victim.treeSwapBytes > 0 ? ` (${formatBytes(victim.treeSwapBytes)} of it in swap)` : '';
+  const why = `memory (${scope}) is at ${pct(snap.memory.usedRatio)} used; ${describe(victim.entry, snap)} is the best victim: its tree of ${victim.treeProcesses} processes holds ${formatBytes(victim.treeBytes)}${inSwap}`;
+  return planForProcess(actionFor(req, settings), victim.entry, victim.treeBytes, why, snap, settings, victim.treeSwapBytes);
 }
 
 /**

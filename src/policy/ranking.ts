@@ -10,9 +10,30 @@ export const HEADROOM_JOB_WEIGHT = 2;
 /** Descend from a tree to one child tree that holds at least this share of its memory. */
 export const DESCEND_SHARE = 0.9;
 
+/**
+ * The cheap first pass ranks by resident memory only (one /proc/PID/stat read per process); a tree whose
+ * resident memory is below this share of the minimum victim size cannot hold the minimum even with swap
+ * (a process of the seed's jobs had ≥ 75 % of its memory resident under thrash), and is not read further.
+ */
+export const RESIDENT_PREFILTER_SHARE = 0.25;
+
+/** What a process tree really holds: resident + swapped (VmSwap) memory of its live processes. */
+export function heldBytes(tree: readonly ProcessEntry[], snap: Snapshot): { heldBytes: number; swapBytes: number } {
+  let held = 0;
+  let swap = 0;
+  for (const p of tree) {
+    const s = snap.details.get(p.pid)?.swapBytes ?? 0;
+    held += p.residentBytes + s;
+    swap += s;
+  }
+  return { heldBytes: held, swapBytes: swap };
+}
+
 export interface RankedCandidate {
   readonly entry: ProcessEntry;
+  /** Resident + swapped bytes of the tree. */
   readonly treeBytes: number;
+  readonly treeSwapBytes: number;
   readonly treeProcesses: number;
   readonly score: number;
 }
@@ -25,8 +46,9 @@ export function inCgroup(cgroup: string | undefined, within: string): boolean {
 
 /**
  * Ranks the process trees that may be stopped for a host-level alert (pure). A candidate is a live,
- * non-zombie process whose whole tree is free of protected processes, whose tree is at least the minimum
- * size, and (with `within`) whose memory cgroup is inside that cgroup. Score = tree resident bytes, × 4 when a
+ * non-zombie process whose whole tree is free of protected processes, whose tree holds at least the minimum
+ * size, and (with `within`) whose memory cgroup is inside that cgroup. Score = what the tree holds (resident +
+ * swapped, issue 14: a process pushed to swap still holds that memory), × 4 when a
  * process of the tree matches `prefer`, × ¼ when one matches `avoid`, × 2 for headroom's own jobs (cgroups
  * under headroom.slice). Best first.
  */
@@ -38,12 +60,12 @@ export function rankVictims(snap: Snapshot, settings: PolicySettings, within?: s
   const out: RankedCandidate[] = [];
   for (const e of snap.processes.entries) {
     if (e.isKernelThread || e.state === 'Z' || e.state === 'X') continue;
-    if ((treeSizes.get(e.pid) ?? 0) < minBytes) continue;
+    if ((treeSizes.get(e.pid) ?? 0) < minBytes * RESIDENT_PREFILTER_SHARE) continue;
     const d = snap.details.get(e.pid);
     if (within !== undefined && !inCgroup(d?.cgroup, within)) continue;
     const tree = snap.processes.subtree(e.pid).filter((p) => p.state !== 'Z' && p.state !== 'X');
-    let treeBytes = 0;
-    for (const p of tree) treeBytes += p.residentBytes;
+    const held = heldBytes(tree, snap);
+    const treeBytes = held.heldBytes;
     if (treeBytes < minBytes) continue;
     if (protectedInTree(tree, snap, settings.protect) !== undefined) continue;
     // prefer/avoid apply to a tree when any of its processes matches, so a shell or tmux above an avoided job
@@ -54,7 +76,7 @@ export function rankVictims(snap: Snapshot, settings: PolicySettings, within?: s
     if (matches(settings.prefer)) score *= PREFER_WEIGHT;
     if (matches(settings.avoid)) score *= AVOID_WEIGHT;
     if (d?.cgroup !== undefined && isHeadroomJob(d.cgroup)) score *= HEADROOM_JOB_WEIGHT;
-    out.push({ entry: e, treeBytes, treeProcesses: tree.length, score });
+    out.push({ entry: e, treeBytes, treeSwapBytes: held.swapBytes, treeProcesses: tree.length, score });
   }
   return out.sort((a, b) => b.score - a.score || b.treeBytes - a.treeBytes || a.entry.pid - b.entry.pid);
 }

@@ -27,5 +27,12 @@ export function policySettings(cfg: RemediationConfig): PolicySettings {
     dropCachesEnabled: cfg.drop_caches.enabled,
     throttleRatio: cfg.throttle.ratio,
     limits: { actionsPerWindow: cfg.actions_per_window, windowMs: cfg.window, cooldownMs: cfg.cooldown },
+    incident: {
+      maxVictims: cfg.incident.max_victims,
+      maxReclaimBytes: (total) => resolveSize(cfg.incident.max_reclaim, total),
+      settleMs: cfg.incident.settle,
+      killBelow: cfg.incident.kill_below,
+      escalateAfterMs: cfg.incident.escalate_after,
+    },
   };
 }

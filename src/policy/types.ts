@@ -18,6 +18,8 @@ export interface ProcessDetailsLite {
   /** The cgroup that accounts the process's memory (relative to the memory hierarchy root). */
   readonly cgroup?: string;
   readonly uid?: number;
+  /** VmSwap: memory of the process pushed to swap (it still holds it). Absent when the kernel does not say. */
+  readonly swapBytes?: number;
 }
 
 /** Looks up a process's details. */
@@ -100,6 +102,15 @@ export interface PolicySettings {
     readonly windowMs: number;
     readonly cooldownMs: number;
   };
+  /** Bounds of one incident (remediation.incident). */
+  readonly incident: {
+    readonly maxVictims: number;
+    /** Bytes the victims of one incident may hold together, against the guarded memory's total. */
+    readonly maxReclaimBytes: (totalBytes: number) => number;
+    readonly settleMs: number;
+    readonly killBelow: number;
+    readonly escalateAfterMs: number;
+  };
 }
 
 /** What decide() is asked about. */
@@ -114,8 +125,10 @@ export interface Plan {
   readonly target: PlanTarget;
   /** The sentence for people: why this target and this action. */
   readonly reason: string;
-  /** Resident memory of the target (tree or cgroup usage) at decision time. */
+  /** Memory the target holds at decision time: resident + swapped for a process tree, usage for a cgroup. */
   readonly targetBytes: number;
+  /** Of targetBytes, in swap (process trees). */
+  readonly targetSwapBytes?: number;
 }
 
 export interface Refusal {

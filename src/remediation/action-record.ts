@@ -86,6 +86,7 @@ export function actionAuditEntry(r: ActionRecord, incident?: string): ActionEntr
     incidentId: incident,
     ...(r.diagnosis !== undefined ? { diagnosis: r.diagnosis } : {}),
     ...(r.evidence ? { evidenceSpentMs: r.evidence.spentMs, evidenceNotCaptured: r.evidence.notCaptured } : {}),
+    ...(r.plan.target.kind === 'process' ? { heldBytes: r.plan.targetBytes, swapBytes: r.plan.targetSwapBytes ?? 0 } : {}),
   };
 }
 

@@ -8,7 +8,11 @@ import type { IncidentStore } from '../incidents/store.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
 import type { Notification, NotificationSink } from '../notify/events.js';
 import type { Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
-import { actionNotification } from './action-record.js';
+import { actionNotification, type ActionRecord } from './action-record.js';
+import { incidentId } from '../incidents/store.js';
+import { closeIncident, conditionScope, IncidentBook, incidentLimit, lateAlertOf, openIncident, withVictim, type Incident, type IncidentEnd } from './incident.js';
+import { endEpisode, episodeSummary, observeRefusal, type Episode, type EpisodeState } from './refusal-episodes.js';
+import { incidentAuditEntry, incidentJobs, incidentNotification, incidentReport, victimOf } from './stages/incident.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
 import { SnapshotCache, type SnapshotReader } from './snapshot.js';
@@ -20,7 +24,7 @@ import { refusalNotification, resolvedNotification, warningNotification, type Or
 import { firstWarning, recordAction, recordNotified, recordRefusal, type RecordDeps } from './stages/record.js';
 import type { EvidenceDeps, EvidenceSettings } from '../evidence/capture.js';
 import { notableElsewhere, summarizeAll, topProcesses } from './summaries.js';
-import type { CriticalTrigger, Disposition, ResolvedTrigger, Trigger, WarningTrigger } from './trigger.js';
+import type { CriticalTrigger, Disposition, IncidentProgress, ResolvedTrigger, Trigger, WarningTrigger } from './trigger.js';
 
 export { guardTrigger } from './stages/intake.js';
 
@@ -56,6 +60,10 @@ export interface PipelineDeps {
   readonly logger: Logger;
   /** Evidence capture before stopping a victim (issue #11); absent: none. */
   readonly evidence?: { readonly deps: EvidenceDeps; readonly settings: EvidenceSettings };
+  /** Available share (0–1) of the guarded memory: the host (scope undefined) or a watched cgroup (escalation under thrash). */
+  readonly availableRatio?: (scope: string | undefined) => number | undefined;
+  /** Identical refusals within this long are one episode (remediation.refusal_episode_max; default 10 min). */
+  readonly refusalEpisodeMaxMs?: number;
 }
 
 const TOP_PROCESSES = 5;
@@ -105,6 +113,10 @@ export class RemediationPipeline {
   private readonly actions: Readonly<Record<RemediationAction, Action>>;
   private readonly origin: Origin;
   private readonly record: RecordDeps;
+  /** The open (and last closed) incident per guarded scope (./incident.ts). */
+  private readonly book = new IncidentBook();
+  /** Episodes of identical refusals per stream (./refusal-episodes.ts). */
+  private episodes: EpisodeState = new Map();
 
   constructor(private readonly deps: PipelineDeps) {
     this.actions = deps.actions ?? ACTIONS;
@@ -134,7 +146,15 @@ export class RemediationPipeline {
    * goes no further; anything else is queued.
    */
   submit(trigger: Trigger, o: SubmitOptions = {}): Submitted {
-    if (this.isRepeat(trigger)) {
+    const late = trigger.kind === 'critical' ? this.lateCopyOf(trigger) : undefined;
+    if (late !== undefined) {
+      this.deps.metrics.duplicate(trigger.source);
+      const reason = `the guard's incident ${late.id} on ${late.scope} ${late.closed ? `handled this condition (ended ${late.closed.at.toISOString()}, ${late.closed.because})` : 'is in progress'}`;
+      this.deps.audit.append(stamped(this.deps.now(), { ...duplicateEntry(trigger, this.deps.state, o.route), reason }));
+      return { queued: false, disposition: { kind: 'duplicate', reason } };
+    }
+    const continues = trigger.kind === 'critical' && this.continuing(trigger) !== undefined && !this.queuedKeys.has(trigger.key);
+    if (!continues && this.isRepeat(trigger)) {
       this.deps.metrics.duplicate(trigger.source);
       this.deps.audit.append(stamped(this.deps.now(), duplicateEntry(trigger, this.deps.state, o.route)));
       return { queued: false, disposition: { kind: 'duplicate' } };
@@ -162,6 +182,22 @@ export class RemediationPipeline {
   idle(): Promise<void> {
     if (!this.running && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** A receiver's alert for a condition the guard's incident is handling (or handled): a duplicate, not a second incident. */
+  private lateCopyOf(t: CriticalTrigger): Incident | undefined {
+    const scope = conditionScope(t);
+    const known = scope === undefined ? undefined : this.book.get(scope);
+    return known !== undefined && lateAlertOf(t, known) ? known : undefined;
+  }
+
+  /** The open incident this trigger continues: the guard's same crossing, or the same firing alert repeated. */
+  private continuing(t: CriticalTrigger): Incident | undefined {
+    if (!t.target.ok || t.target.target.kind !== 'host') return undefined;
+    const scope = conditionScope(t);
+    const open = scope === undefined ? undefined : this.book.open(scope);
+    if (open === undefined) return undefined;
+    return open.key === t.key || (open.fingerprint !== undefined && open.fingerprint === t.fingerprint) ? open : undefined;
   }
 
   private pump(): void {
@@ -226,10 +262,74 @@ export class RemediationPipeline {
     o: { readonly snap?: Snapshot; readonly candidates?: readonly number[]; readonly plan?: Plan; readonly counted?: boolean } = {},
   ): Disposition {
     const at = this.deps.now();
-    recordRefusal(trigger, { reasonCode: code, reason, memory: o.snap?.memory, ...(o.plan ? { plan: { action: o.plan.action, target: o.plan.target } } : {}) }, at, this.record, o.counted === true);
-    const candidates = o.snap && o.candidates ? summarizeAll(o.candidates, o.snap) : undefined;
-    this.publish(refusalNotification(this.origin, trigger, at, code, reason, o.snap?.memory, candidates));
+    const stream = this.stream(trigger);
+    const seen = observeRefusal(this.episodes, { stream, reasonCode: code, reason }, at.getTime(), this.deps.refusalEpisodeMaxMs ?? 600_000);
+    this.episodes = seen.state;
+    if (seen.ended) this.closeEpisode(trigger, seen.ended);
+    recordRefusal(trigger, { reasonCode: code, reason, memory: o.snap?.memory, ...(o.plan ? { plan: { action: o.plan.action, target: o.plan.target } } : {}) }, at, this.record, o.counted === true, seen.write);
+    if (seen.write) {
+      this.deps.logger.warn('remediation refused', { source: trigger.source, alert: trigger.alertName, reasonCode: code, reason });
+      const candidates = o.snap && o.candidates ? summarizeAll(o.candidates, o.snap) : undefined;
+      this.publish(refusalNotification(this.origin, trigger, at, code, reason, o.snap?.memory, candidates));
+    }
     return { kind: 'refusal', reasonCode: code, reason };
+  }
+
+  /** Refusals of one source about one scope form one stream of episodes. */
+  private stream(t: CriticalTrigger): string {
+    return `${t.source}|${conditionScope(t) ?? t.key}`;
+  }
+
+  /** The closing line of an episode of identical refusals (audit and journal): how many, over what span. */
+  private closeEpisode(t: CriticalTrigger, e: Episode): void {
+    const reason = episodeSummary(e);
+    this.deps.audit.append(
+      stamped(this.deps.now(), {
+        event: 'refusal',
+        source: t.source,
+        reasonCode: e.reasonCode as RefusalCode,
+        reason,
+        alertName: t.alertName,
+        key: t.key,
+        repeated: { count: e.count, first: new Date(e.firstMs).toISOString(), last: new Date(e.lastMs).toISOString() },
+      }),
+    );
+    this.deps.logger.warn('remediation refusals ended', { source: t.source, reasonCode: e.reasonCode, count: e.count, spanSeconds: (e.lastMs - e.firstMs) / 1000 });
+  }
+
+  /** Something other than a refusal happened on the trigger's stream: its refusal episode ends. */
+  private endRefusals(t: CriticalTrigger): void {
+    const r = endEpisode(this.episodes, this.stream(t));
+    this.episodes = r.state;
+    if (r.ended) this.closeEpisode(t, r.ended);
+  }
+
+  /** Ends an incident: its one report, audit line and summary notification. */
+  private finish(inc: Incident, because: IncidentEnd, reason: string, snap: Snapshot | undefined): IncidentProgress {
+    const closed = closeIncident(inc, this.deps.now(), because, reason, snap?.memory);
+    this.book.set(closed);
+    const jobs = snap ? incidentJobs(closed, snap) : [];
+    let path: string | undefined;
+    if (closed.first !== undefined) {
+      try {
+        path = this.deps.incidents.save(incidentReport(closed, closed.first, jobs, this.origin.machine)).path;
+      } catch (error) {
+        this.deps.logger.error('incident report not written', { error: errorMessage(error) });
+      }
+    }
+    this.deps.audit.append(stamped(this.deps.now(), incidentAuditEntry(closed)));
+    this.deps.logger.warn('incident ended', { incident: closed.id, because, victims: closed.victims.length, reclaimedBytes: closed.reclaimedBytes, reason });
+    if (closed.victims.length > 0) this.publish(incidentNotification(this.origin, closed, jobs, path));
+    return { id: closed.id, open: false, victims: closed.victims.length, closedBecause: because };
+  }
+
+  /** A refusal that ends an open incident (recovered, no candidate left, a limit). */
+  private refuseInIncident(inc: Incident | undefined, trigger: CriticalTrigger, code: RefusalCode, reason: string, snap: Snapshot | undefined, d: () => Disposition): Disposition {
+    if (inc === undefined) return d();
+    if (code === 'recovered') return { kind: 'refusal', reasonCode: code, reason, incident: this.finish(inc, 'recovered', reason, snap) };
+    const because: IncidentEnd = code === 'incident_max_victims' ? 'max_victims' : code === 'incident_max_reclaim' ? 'max_reclaim' : code === 'no_candidate' ? 'no_candidate' : 'refused';
+    const out = d();
+    return { ...out, ...(out.kind === 'refusal' ? { incident: this.finish(inc, because, reason, snap) } : {}) };
   }
 
   private async critical(trigger: CriticalTrigger, cache: SnapshotCache): Promise<Disposition> {
@@ -237,33 +337,58 @@ export class RemediationPipeline {
     if (trigger.refuse) return this.refuse(trigger, trigger.refuse.code, trigger.refuse.reason);
     const q: Question | undefined = questionFor(trigger);
     if (q === undefined || !trigger.target.ok) return this.refuse(trigger, 'bad_label', trigger.target.ok ? 'no target' : trigger.target.reason);
+    // A host-level trigger (the guard's crossing, a host alert) is a step of an incident (./incident.ts).
+    const scope = trigger.target.target.kind === 'host' ? conditionScope(trigger) : undefined;
+    const inc = this.continuing(trigger);
+    const step: CriticalTrigger = inc === undefined ? trigger : { ...trigger, key: `${inc.key}#${inc.victims.length + 1}` };
     // 2. snapshot and decide
     const first = await snapshotAndDecide(q, cache, deps.settings);
-    if (first.decision.kind === 'refusal') return this.refuse(trigger, first.decision.reasonCode, first.decision.reason, { snap: first.snap, candidates: first.decision.candidates });
-    // 3. limits
-    const limited = limitRefusal(trigger, first.decision, {
-      actionsEnabled: deps.actionsEnabled,
-      dryRun: deps.dryRun,
-      actionTimes: deps.state.actionTimes(),
-      nowMs: deps.now().getTime(),
-      limits: deps.settings.limits,
-    });
-    if (limited) return this.refuse(trigger, limited.code, limited.reason, { snap: first.snap, ...(limited.withPlan ? { plan: first.decision } : {}) });
+    if (first.decision.kind === 'refusal') {
+      const d = first.decision;
+      return this.refuseInIncident(inc, step, d.reasonCode, d.reason, first.snap, () => this.refuse(step, d.reasonCode, d.reason, { snap: first.snap, candidates: d.candidates }));
+    }
+    // 3. limits: within an incident its own bounds; the guard is never held back by the Alertmanager path's
+    // rate limit and cooldown (the last line of defence must not leave the host past its line).
+    if (inc !== undefined) {
+      const over = incidentLimit(inc, { heldBytes: first.decision.targetBytes }, first.snap.memory.totalBytes, deps.settings.incident);
+      if (over) {
+        const plan = first.decision;
+        return this.refuseInIncident(inc, step, over.code, over.reason, first.snap, () => this.refuse(step, over.code, `${over.reason}; would have run ${plan.action}: ${plan.reason}`, { snap: first.snap }));
+      }
+    } else if (!(scope !== undefined && trigger.source === 'guard')) {
+      const limited = limitRefusal(trigger, first.decision, {
+        actionsEnabled: deps.actionsEnabled,
+        dryRun: deps.dryRun,
+        actionTimes: deps.state.actionTimes(),
+        nowMs: deps.now().getTime(),
+        limits: deps.settings.limits,
+      });
+      if (limited) return this.refuse(trigger, limited.code, limited.reason, { snap: first.snap, ...(limited.withPlan ? { plan: first.decision } : {}) });
+    }
     // 4. re-check
     const before = await recheck(q, cache, deps.settings);
     if (before.decision.kind === 'refusal') {
-      return this.refuse(trigger, before.decision.reasonCode, `re-checked before acting: ${before.decision.reason}`, { snap: before.snap, candidates: before.decision.candidates });
+      const d = before.decision;
+      return this.refuseInIncident(inc, step, d.reasonCode, `re-checked before acting: ${d.reason}`, before.snap, () =>
+        this.refuse(step, d.reasonCode, `re-checked before acting: ${d.reason}`, { snap: before.snap, candidates: d.candidates }),
+      );
     }
-    // 5. act
+    this.endRefusals(trigger);
+    // 5. act (SIGKILL early while the guarded memory stays below the kill line: escalation under thrash)
+    const availableRatio = deps.availableRatio;
+    const actionEnv = availableRatio
+      ? { ...deps.actionEnv, escalation: { escalateAfterMs: deps.settings.incident.escalateAfterMs, killBelow: deps.settings.incident.killBelow, availableRatio: () => availableRatio(trigger.scope) } }
+      : deps.actionEnv;
     const record = await act(
-      trigger,
+      step,
       before.decision,
       before.snap,
       q,
       cache,
-      { host: deps.host, hostFacts: deps.hostFacts, dryRun: deps.dryRun, actions: this.actions, actionEnv: deps.actionEnv, state: deps.state, now: deps.now, recoveredBelow: deps.settings.recovered.hostUsedBelow, ...(deps.evidence ? { evidence: deps.evidence } : {}) },
+      { host: deps.host, hostFacts: deps.hostFacts, dryRun: deps.dryRun, actions: this.actions, actionEnv, state: deps.state, now: deps.now, recoveredBelow: deps.settings.recovered.hostUsedBelow, ...(deps.evidence ? { evidence: deps.evidence } : {}) },
       firstWarning(deps.state, trigger.startsAt),
     );
+    if (scope !== undefined && before.decision.target.kind === 'process') return this.incidentStep(inc, scope, step, record, before.snap, cache, q);
     // 6. record
     const saved = recordAction(record, this.record);
     // 7. notify
@@ -273,6 +398,41 @@ export class RemediationPipeline {
     const notification = actionNotification(record, saved);
     if (notification) this.publish(notification);
     return { kind: 'action', action: record.plan.action, result: record.ending.report.result, dryRun: record.dryRun, incidentId: saved?.id };
+  }
+
+  /**
+   * Stages 6 and 7 for a step of an incident: the action's audit line names the incident; the first victim's
+   * step notifies as an action; the incident ends when memory is back under the recovered line (or the step
+   * failed), with its one report and summary. Otherwise it stays open: the guard (or the alert's next repeat)
+   * takes the next step after the victim's memory was seen freed.
+   */
+  private async incidentStep(inc: Incident | undefined, scope: string, step: CriticalTrigger, record: ActionRecord, before: Snapshot, cache: SnapshotCache, q: Question): Promise<Disposition> {
+    const { deps } = this;
+    const subject = record.target.process ? `pid${record.target.process.pid}` : scope;
+    let cur = inc ?? { ...openIncident(incidentId(record.startedAt, subject), step, scope, record.startedAt, before.memory), first: record };
+    const saved = recordAction(record, this.record, { incidentId: cur.id });
+    const victim = victimOf(record, before);
+    const after = record.ending.kind === 'ran' ? record.ending.memoryAfter : before.memory;
+    if (victim) cur = withVictim(cur, victim, after);
+    this.book.set(cur);
+    if (cur.victims.length === 1 && record.ending.kind === 'ran') {
+      const n = actionNotification(record, saved ?? { id: cur.id, path: '' });
+      if (n) this.publish({ ...n, incidentId: cur.id, incidentReportPath: undefined });
+    }
+    const shown = victim ? { pid: victim.pid, heldBytes: victim.heldBytes, ...(victim.freedBytes !== undefined ? { freedBytes: victim.freedBytes } : {}), ...(victim.exitSeconds !== undefined ? { exitSeconds: victim.exitSeconds } : {}), ...(victim.escalated ? { escalated: true } : {}) } : undefined;
+    if (record.ending.kind === 'threw') {
+      const reason = `${record.plan.action} failed: ${record.ending.message}`;
+      this.refuse(step, 'action_failed', reason, { snap: before, counted: !deps.dryRun });
+      return { kind: 'refusal', reasonCode: 'action_failed', reason, incident: this.finish(cur, 'action_failed', reason, before) };
+    }
+    const result = { kind: 'action' as const, action: record.plan.action, result: record.ending.report.result, dryRun: record.dryRun, incidentId: cur.id };
+    if (deps.dryRun) return { ...result, incident: { ...this.finish(cur, 'refused', 'dry run: one step only (nothing was stopped, memory cannot recover)', before), ...(shown ? { victim: shown } : {}) } };
+    if (after.usedRatio < deps.settings.recovered.hostUsedBelow) {
+      const snap = await cache.get(q.snapshot);
+      const reason = `memory (${after.scope ?? 'host'}) is at ${(after.usedRatio * 100).toFixed(1)} % used, below the recovered line of ${(deps.settings.recovered.hostUsedBelow * 100).toFixed(1)} %`;
+      return { ...result, incident: { ...this.finish(cur, 'recovered', reason, snap), ...(shown ? { victim: shown } : {}) } };
+    }
+    return { ...result, incident: { id: cur.id, open: true, victims: cur.victims.length, ...(shown ? { victim: shown } : {}) } };
   }
 
   private async warning(trigger: WarningTrigger, cache: SnapshotCache): Promise<Disposition> {
@@ -294,6 +454,8 @@ export class RemediationPipeline {
 
   private resolved(trigger: ResolvedTrigger): Disposition {
     const at = this.deps.now();
+    // The alert that kept an incident open stopped firing: the incident ends with it.
+    for (const open of this.book.openByFingerprint(trigger.fingerprint)) this.finish(open, 'resolved', `${trigger.alertName} resolved`, undefined);
     recordNotified(trigger, at, this.record);
     this.publish(resolvedNotification(this.origin, trigger, at));
     return { kind: 'notified', notification: 'resolved' };

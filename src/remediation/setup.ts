@@ -22,7 +22,7 @@ import type { EvidenceDeps, ToolResult } from '../evidence/capture.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
 import { RemediationPipeline, type PipelineDeps } from './pipeline.js';
-import { LiveSnapshotReader, yieldingReader, type SnapshotReader } from './snapshot.js';
+import { hostMemory, LiveSnapshotReader, yieldingReader, type SnapshotReader } from './snapshot.js';
 
 /** What the remediation stack needs from the outside world; only entry points (agent, bench) build this. */
 export interface RemediationSetupOptions {
@@ -144,8 +144,20 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     o.evidenceIo === undefined || treeFs === undefined
       ? undefined
       : { read: { procRoot: o.proc.root, files: o.files, fs: treeFs, userName }, ...o.evidenceIo, monotonic: o.monotonic, now: o.now };
+  const availableRatio = (scope: string | undefined): number | undefined => {
+    if (scope === undefined) {
+      const m = hostMemory(o.proc.meminfo());
+      return m.totalBytes > 0 ? m.availableBytes / m.totalBytes : undefined;
+    }
+    if (hierarchy === undefined) return undefined;
+    const m = o.cgroups.memory(hierarchy, scope);
+    if (m?.limitBytes === undefined) return undefined;
+    return Math.max(0, m.limitBytes - (m.workingSetBytes ?? m.usageBytes)) / m.limitBytes;
+  };
   const pipeline = new RemediationPipeline({
     host: o.host,
+    availableRatio,
+    refusalEpisodeMaxMs: cfg.refusal_episode_max,
     settings: policySettings(cfg),
     dryRun: cfg.dry_run,
     actionsEnabled: o.actionsEnabled,

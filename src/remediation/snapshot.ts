@@ -111,7 +111,7 @@ export class LiveSnapshotReader implements SnapshotReader {
         let d: ProcessDetailsLite | null;
         try {
           const r = readProcessDetails(this.proc, pid);
-          d = { cmdline: r.cmdline, oomScoreAdj: r.oomScoreAdj, cgroup: r.cgroup, uid: r.status.uid };
+          d = { cmdline: r.cmdline, oomScoreAdj: r.oomScoreAdj, cgroup: r.cgroup, uid: r.status.uid, swapBytes: r.status.vmSwapBytes };
         } catch {
           // Exited since the scan, or unreadable: either way unverifiable. decide() treats a process without
           // details as protected and says so in the refusal, so the failure is reported, not lost.

@@ -52,10 +52,27 @@ export interface ResolvedTrigger {
 export type Trigger = CriticalTrigger | WarningTrigger | ResolvedTrigger;
 
 /** What the pipeline did with a trigger (the guard logs it; tests assert it). */
+/** Where an incident stands after a step: `open` means memory is still past the line and another step may follow. */
+export interface IncidentProgress {
+  readonly id: string;
+  readonly open: boolean;
+  readonly victims: number;
+  readonly closedBecause?: string;
+  /** The step's victim: what it held and freed, and how long from signal to exit (the guard's journal line). */
+  readonly victim?: { readonly pid: number; readonly heldBytes: number; readonly freedBytes?: number; readonly exitSeconds?: number; readonly escalated?: boolean };
+}
+
 export type Disposition =
-  | { readonly kind: 'duplicate' }
-  | { readonly kind: 'refusal'; readonly reasonCode: RefusalCode; readonly reason: string }
-  | { readonly kind: 'action'; readonly action: RemediationAction; readonly result: ActionOutcome; readonly dryRun: boolean; readonly incidentId?: string }
+  | { readonly kind: 'duplicate'; readonly reason?: string }
+  | { readonly kind: 'refusal'; readonly reasonCode: RefusalCode; readonly reason: string; readonly incident?: IncidentProgress }
+  | {
+      readonly kind: 'action';
+      readonly action: RemediationAction;
+      readonly result: ActionOutcome;
+      readonly dryRun: boolean;
+      readonly incidentId?: string;
+      readonly incident?: IncidentProgress;
+    }
   | { readonly kind: 'notified'; readonly notification: 'warning' | 'resolved' }
   /** An I/O failure outside the action (state, audit, snapshot): audited, nothing done. */
   | { readonly kind: 'failed'; readonly reason: string };

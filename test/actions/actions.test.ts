@@ -86,6 +86,31 @@ describe('stop_process_tree', () => {
     expect(r.after.processes).toBe(0);
     expect(bystander.pids.every((p) => identity(p).alive)).toBe(true);
   });
+
+  it('escalation under thrash (issue 14): still below the kill line after escalate_after → SIGKILL before the grace ends', async () => {
+    const t = await spawnTree('headroom-test-thrash', 'trap "" TERM; sleep 300 & sleep 300 & wait');
+    trees.push(t);
+    let reads = 0;
+    // A 60 s grace that must not be waited out: available memory reads 0.6 % (below kill_below 2 %).
+    const r = await stopProcessTree.run(
+      treePlan(t),
+      env({ killGraceMs: 60_000, escalation: { escalateAfterMs: 200, killBelow: 0.02, availableRatio: () => (reads++, 0.006) } }),
+    );
+    expect(r.escalated).toBe(true);
+    expect(r.detail).toMatch(/SIGKILL to 3 after 0\.2 s \(available memory still below the kill line of 2\.0 %\)/);
+    expect(r.result).toBe('success');
+    expect(t.pids.some((p) => identity(p).alive)).toBe(false);
+    expect(reads).toBeGreaterThan(0);
+  });
+
+  it('no escalation above the kill line: the job gets its whole grace', async () => {
+    const t = await spawnTree('headroom-test-healthy', 'trap "" TERM; sleep 300 & sleep 300 & wait');
+    trees.push(t);
+    const r = await stopProcessTree.run(treePlan(t), env({ escalation: { escalateAfterMs: 10, killBelow: 0.02, availableRatio: () => 0.4 } }));
+    expect(r.escalated).toBeUndefined();
+    expect(r.detail).toMatch(/SIGKILL to 3 after 1 s$|SIGKILL to 3 after 1 s;/);
+    expect(t.pids.some((p) => identity(p).alive)).toBe(false);
+  });
 });
 
 describe.skipIf(skipSuite('actions-cgroup-v1'))('cgroup actions (v1 memory controller, hard limit 256M)', () => {

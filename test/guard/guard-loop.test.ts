@@ -80,4 +80,46 @@ describe('guard loop', () => {
     expect(logger.lines.some((l) => l.msg === 'guard poll failed' && l.error === 'meminfo: EIO')).toBe(true);
     expect(logger.lines.some((l) => l.msg === 'guard poll failed' && l.error === 'kill failed')).toBe(true);
   });
+
+  it('one incident (issue 14): steps while the incident is open, settling until the freed memory shows; holds after a limit until the line clears', async () => {
+    // Available memory: a dip; after step 1 the victim's 300 (of 1000) shows up one poll later; step 2 ends the
+    // incident at its limit; the dip goes on (no new incident: holding), clears, and a new dip starts one.
+    const script = [0.01, 0.01, 0.01, /* settle */ 0.05, 0.31, /* after step 2 */ 0.02, 0.02, 0.02, 0.02, 0.5, 0.01, 0.01, 0.01, 0.01, 0.6];
+    let t = 0;
+    let i = 0;
+    const steps: Array<{ at: number; available: number }> = [];
+    const controller = new AbortController();
+    const logger = memoryLogger();
+    await runGuard(
+      {
+        read: () => {
+          const r = reading(script[Math.min(i, script.length - 1)] ?? 1);
+          i += 1;
+          if (i > script.length) controller.abort();
+          return r;
+        },
+        settings: { availableBelow: 0.03, sustainMs: 200, psiFullAbove: 0.5, psiSustainMs: 5000, minIntervalMs: 100, maxIntervalMs: 1000 },
+        monotonicMs: () => t,
+        now: () => new Date(1_700_000_000_000 + t),
+        sleep: (ms) => {
+          t += ms;
+          return Promise.resolve();
+        },
+        remediate: (c) => {
+          steps.push({ at: i, available: c.reading.availableRatio });
+          const n = steps.length;
+          if (n === 1) return Promise.resolve({ continue: true, freedBytes: 300 });
+          if (n === 2) return Promise.resolve({ continue: false, hold: true });
+          return Promise.resolve({ continue: false });
+        },
+        logger,
+        settleMs: 10_000,
+      },
+      controller.signal,
+    );
+    // Step 2 came only after the freed memory showed (the 0.31 reading), not on the 0.05 one; no step while holding.
+    expect(steps.map((s) => s.available)).toEqual([0.01, 0.31, 0.01]);
+    expect(logger.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('guard holding'))).toHaveLength(1);
+    expect(logger.lines.filter((l) => l.msg === 'guard fired')).toHaveLength(2);
+  });
 });

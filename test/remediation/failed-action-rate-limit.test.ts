@@ -36,7 +36,7 @@ function snapshot(at: Date): Snapshot {
 }
 
 describe('a failing action still counts against the rate limit (issue 10, defect 2)', () => {
-  it('after a thrown stop_process_tree, the next crossing is refused by the cooldown, and the failure is counted', async () => {
+  it('after a thrown stop_process_tree, the next receiver alert is refused by the cooldown, and the failure is counted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'headroom-core-ratelimit-'));
     dirs.push(dir);
     let clock = Date.parse('2025-12-12T03:00:00Z');
@@ -74,10 +74,18 @@ describe('a failing action still counts against the rate limit (issue 10, defect
     try {
       const first = await r.pipeline.handle(guardTrigger({ at: new Date(clock) }));
       expect(runs).toBe(1);
-      expect(first).toMatchObject({ kind: 'refusal', reasonCode: 'action_failed' });
+      // The guard's incident ends with the failure (the agent's guard then holds until memory clears, issue 14).
+      expect(first).toMatchObject({ kind: 'refusal', reasonCode: 'action_failed', incident: { open: false, closedBecause: 'action_failed' } });
       expect(r.state.actionTimes()).toHaveLength(1);
-      clock += 10_000; // a new crossing 10 s later, well within the 2 min cooldown
-      const second = await r.pipeline.handle(guardTrigger({ at: new Date(clock) }));
+      clock += 10_000; // a new alert 10 s later, well within the 2 min cooldown of the Alertmanager path
+      const second = await r.pipeline.handle({
+        kind: 'critical',
+        source: 'receiver',
+        key: 'fp-host|later',
+        alertName: 'HeadroomHostMemoryHigh',
+        target: { ok: true, target: { kind: 'host' } },
+        startsAt: new Date(clock),
+      });
       expect(second).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
       expect(runs).toBe(1);
     } finally {

@@ -73,7 +73,7 @@ function setup(remediation: Record<string, unknown>) {
 }
 
 describe('the pipeline as the local guard calls it', () => {
-  it('ranks, stops the victim tree, writes the incident, then dedups the crossing and honours the cooldown', async () => {
+  it('ranks, stops the victim tree, writes the incident, dedups the crossing, and is not held back by the cooldown (issue 14)', async () => {
     const { r, dir, sink } = setup({ cooldown: '1h' });
     const t = await spawnTree('headroom-guard-victim');
     trees.push(t);
@@ -90,11 +90,12 @@ describe('the pipeline as the local guard calls it', () => {
     expect(await r.pipeline.handle(crossing)).toEqual({ kind: 'duplicate' });
     const t2 = await spawnTree('headroom-guard-second');
     trees.push(t2);
+    // A new crossing within the Alertmanager path's cooldown: the guard, the last line of defence, acts again.
     const next = await r.pipeline.handle(guardTrigger({ at: new Date() }));
-    expect(next).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
-    expect(t2.pids.every((p) => identity(p).alive)).toBe(true);
+    expect(next).toMatchObject({ kind: 'action', result: 'success', incident: { open: false, closedBecause: 'recovered', victims: 1 } });
+    expect(t2.pids.some((p) => identity(p).alive)).toBe(false);
     const log = readAuditLog(join(dir, 'audit.jsonl'));
-    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'duplicate:duplicate', 'refusal:cooldown']);
+    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'incident:recovered', 'duplicate:duplicate', 'action:success', 'incident:recovered']);
     r.close();
   });
 
@@ -115,11 +116,13 @@ describe('the pipeline as the local guard calls it', () => {
       target: { ok: true, target: { kind: 'host' } },
       startsAt: new Date(Date.now() - 500),
     });
-    expect(late).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
+    // Issue 14: a late copy of the guard's incident is a duplicate, not a second incident.
+    expect(late).toMatchObject({ kind: 'duplicate' });
+    expect(late.kind === 'duplicate' ? late.reason : '').toMatch(/the guard's incident .* handled this condition/);
     expect(t2.pids.every((p) => identity(p).alive)).toBe(true);
     const log = readAuditLog(join(dir, 'audit.jsonl'));
     expect(log.filter((e) => e.event === 'action')).toHaveLength(1);
-    expect(log.find((e) => e.event === 'refusal')).toMatchObject({ source: 'receiver', reasonCode: 'cooldown' });
+    expect(log.find((e) => e.event === 'duplicate')).toMatchObject({ source: 'receiver', reasonCode: 'duplicate' });
     r.close();
   });
 

@@ -95,6 +95,14 @@ export const CONDITIONAL_SUITES: readonly ConditionalSuite[] = [
     requiredHere: cgroupMemoryMachine,
   },
   {
+    id: 'incident-replay',
+    file: 'test/replay/incident-replay.test.ts',
+    title: 'incident replay: several jobs past the line (real processes, v1 cgroup)',
+    needs: 'a writable cgroup v1 memory controller (the jobs grow in a hard-limited sandbox the guard watches)',
+    unavailable: () => v1MemoryUnavailable(),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
     id: 'actions-cgroup-v1',
     file: 'test/actions/actions.test.ts',
     title: 'cgroup actions (v1 memory controller, hard limit 256M)',

@@ -95,6 +95,36 @@ export const remediationSection = section({
       .default([...DEFAULT_EVIDENCE_ENV]),
     max_open_files: count(1).default(10),
   }).prefault({}),
+  /**
+   * An incident (the guard's crossing, or a host-level critical alert that stays firing) is worked off one
+   * victim at a time until memory is back below `recovered.host_used_below` — within these bounds
+   * (docs/guard.md). The Alertmanager path's `actions_per_window` and `cooldown` apply between incidents.
+   */
+  incident: section({
+    /** At most this many victims per incident (a dozen parallel jobs on a small machine need several). */
+    max_victims: z
+      .number({ error: 'must be a whole number from 1 to 100' })
+      .int({ error: 'must be a whole number from 1 to 100' })
+      .min(1, { error: 'must be a whole number from 1 to 100' })
+      .max(100, { error: 'must be a whole number from 1 to 100' })
+      .default(12),
+    /**
+     * The victims of one incident together may hold at most this much (resident + swap), as a size or a share
+     * of the guarded memory (MemTotal, or the watched cgroup's limit): when killing has reclaimed that much and
+     * memory is still past the line, something else holds it and more killing will not help.
+     */
+    max_reclaim: sizeOrPercent().prefault('100%'),
+    /** After a victim exits, wait up to this long for its memory to show up as available before re-reading. */
+    settle: duration().prefault('2s'),
+    /**
+     * Escalation under thrash: while available memory stays below this share after a victim's SIGTERM,
+     * SIGKILL follows after `escalate_after` instead of the whole `kill_grace` (earlyoom's second line).
+     */
+    kill_below: ratio().default(0.02),
+    escalate_after: duration().prefault('1s'),
+  }).prefault({}),
+  /** Identical refusals in a row are one episode: one audit and journal line when it starts, one with the count and span when it ends (or after this long). */
+  refusal_episode_max: duration().prefault('10m'),
   /** A refused alert is re-evaluated when Alertmanager repeats it after this long (earlier repeats are duplicates). */
   refusal_recheck_after: duration().prefault('10m'),
   /** Idempotency records older than this are forgotten. */

@@ -81,7 +81,7 @@ export function createEmailNotifier(options: EmailNotifierOptions): Notifier {
     async send(n: Notification, signal: AbortSignal): Promise<SendResult> {
       let attachment: { filename: string; content: string } | undefined;
       let attachNote: string | undefined;
-      if (n.kind === 'action' && options.attachReport && n.incidentReportPath !== undefined) {
+      if ((n.kind === 'action' || n.kind === 'incident') && options.attachReport && n.incidentReportPath !== undefined) {
         try {
           attachment = { filename: basename(n.incidentReportPath), content: options.readReport(n.incidentReportPath) };
           attachNote = attachment.filename;

@@ -32,6 +32,8 @@ function subjectOf(n: Notification): string {
       return `Nothing stopped on ${host}: ${oneLine(n.alertName)} (${oneLine(n.reasonCode)})`;
     case 'resolved':
       return `Resolved on ${host}: ${oneLine(n.alertName)}`;
+    case 'incident':
+      return `Incident over on ${host}: ${n.victims.length} stopped, ${bytes(n.reclaimedBytes)} reclaimed (${oneLine(n.closedBecause)})`;
   }
 }
 
@@ -81,6 +83,20 @@ function facts(n: Notification, opts: EmailRenderOptions): Array<[string, string
       rows.push(['Summary', oneLine(n.summary)], ['Started', timestamp(n.startsAt)], ['Ended', timestamp(n.endsAt)]);
       if (n.durationSeconds !== undefined) rows.push(['Lasted', seconds(n.durationSeconds)]);
       break;
+    case 'incident':
+      rows.push(['Ended because', oneLine(n.closedBecause)], ['Why', oneLine(n.reason)], ['Decided by', n.source], ['Reclaimed', bytes(n.reclaimedBytes)]);
+      n.victims.forEach((v, i) => {
+        const freed = v.freedBytes !== undefined ? `, freed ${bytes(v.freedBytes)}` : '';
+        rows.push([`Victim ${i + 1}`, `PID ${v.pid} held ${bytes(v.heldBytes)}${freed}${v.escalated ? ' (SIGKILL under thrash)' : ''}: ${shortenMiddle(oneLine(v.cmdline), 200)}`]);
+      });
+      for (const j of n.jobs) if (j.stillRunning > 0) rows.push(['Still running', `${j.stillRunning} more of ${shortenMiddle(oneLine(j.commandKey), 120)}`]);
+      memory('Memory before', n.memoryBefore);
+      memory('Memory after', n.memoryAfter);
+      if (n.durationSeconds !== undefined) rows.push(['Lasted', seconds(n.durationSeconds)]);
+      rows.push(['Incident', oneLine(n.incidentId)]);
+      if (opts.reportUrl) rows.push(['Report', opts.reportUrl(n.incidentId)]);
+      if (opts.attachedReport !== undefined) rows.push(['Attached', opts.attachedReport]);
+      break;
   }
   rows.push(['Notification id', n.id]);
   return rows;
@@ -92,7 +108,7 @@ function processes(n: Notification): readonly ProcessSummary[] {
   return [];
 }
 
-const COLOURS: Readonly<Record<Notification['kind'], string>> = { warning: '#b45309', action: '#b91c1c', refusal: '#1d4ed8', resolved: '#15803d' };
+const COLOURS: Readonly<Record<Notification['kind'], string>> = { warning: '#b45309', action: '#b91c1c', refusal: '#1d4ed8', resolved: '#15803d', incident: '#7c2d12' };
 
 /** Renders one notification as an e-mail. Every value from the notification is escaped in the HTML body. */
 export function renderEmail(n: Notification, opts: EmailRenderOptions): EmailMessage {

@@ -1,5 +1,6 @@
 import type {
   ActionNotification,
+  IncidentNotification,
   MemorySummary,
   Notification,
   ProcessSummary,
@@ -284,6 +285,19 @@ function renderResolved(n: ResolvedNotification): SlackBlock[] {
   return blocks;
 }
 
+function renderIncidentSummary(n: IncidentNotification): SlackBlock[] {
+  const blocks: SlackBlock[] = [header(`:rotating_light: Incident on ${n.host} ended (${n.closedBecause}): ${n.victims.length} stopped`)];
+  blocks.push(section(escapeMrkdwn(n.reason)));
+  const rows = n.victims.map((v, i) => `${i + 1}. pid ${v.pid} ${codeSafe(shortenMiddle(oneLine(v.cmdline), 50))} held ${bytes(v.heldBytes)}${v.swapBytes ? ` (${bytes(v.swapBytes)} swap)` : ''} freed ${bytes(v.freedBytes)}${v.exitSeconds !== undefined ? ` exit ${seconds(v.exitSeconds)}` : ''}${v.escalated ? ' SIGKILL early' : ''}`);
+  blocks.push(tableSection('Victims, in order', '#  process / held / freed', rows));
+  if (n.jobs.length > 0) blocks.push(section(n.jobs.map((j) => `*${escapeMrkdwn(j.commandKey)}*: ${j.victims} stopped, ${j.stillRunning} more of the same command still running`).join('\n')));
+  const list = [field('Freed', bytes(n.reclaimedBytes)), field('Memory', `${percent(n.memoryBefore.usedRatio)} → ${n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?'} used`)];
+  if (n.durationSeconds !== undefined) list.push(field('Lasted', seconds(n.durationSeconds)));
+  blocks.push(...fields(list));
+  blocks.push(footer(n, [`incident ${escapeMrkdwn(n.incidentId)}`]));
+  return blocks;
+}
+
 /** Last line of defence: whatever the builders produced, the message satisfies Slack's limits. */
 export function enforceSlackLimits(message: SlackMessage): SlackMessage {
   const fit = (t: TextObject, max: number): TextObject =>
@@ -326,6 +340,9 @@ export function renderSlackMessage(n: Notification): SlackMessage {
       break;
     case 'resolved':
       blocks = renderResolved(n);
+      break;
+    case 'incident':
+      blocks = renderIncidentSummary(n);
       break;
   }
   // Slack escapes nothing in `text` either: the notification line goes through the same escaping.

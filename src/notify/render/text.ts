@@ -50,6 +50,21 @@ export function renderText(n: Notification): string {
       line = parts.join('; ');
       break;
     }
+    case 'incident': {
+      const after = n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?';
+      const parts = [
+        `[incident] ${host}: ${oneLine(n.alertName)} — ${n.victims.length} victim${n.victims.length === 1 ? '' : 's'} stopped, ${bytes(n.reclaimedBytes)} freed; memory ${percent(n.memoryBefore.usedRatio)} → ${after} used; ended: ${oneLine(n.closedBecause)}`,
+      ];
+      n.victims.slice(0, 6).forEach((v, i) => {
+        const extra = `${v.exitSeconds !== undefined ? `, exit ${seconds(v.exitSeconds)}` : ''}${v.escalated ? ', SIGKILL early' : ''}`;
+        parts.push(`${i + 1}. pid ${v.pid} ${shortenMiddle(oneLine(v.cmdline), 60)} held ${bytes(v.heldBytes)}${v.swapBytes ? ` (${bytes(v.swapBytes)} swap)` : ''}, freed ${bytes(v.freedBytes)}${extra}`);
+      });
+      if (n.victims.length > 6) parts.push(`+${n.victims.length - 6} more`);
+      for (const j of n.jobs) parts.push(`${oneLine(j.commandKey)}: ${j.victims} stopped, ${j.stillRunning} more of the same command still running`);
+      parts.push(`incident ${oneLine(n.incidentId)}`);
+      line = parts.join('; ');
+      break;
+    }
     case 'resolved': {
       const lasted = n.durationSeconds !== undefined ? `; lasted ${seconds(n.durationSeconds)}` : '';
       line = `[resolved] ${host}: ${oneLine(n.alertName)} — ${oneLine(n.summary)}${lasted}`;

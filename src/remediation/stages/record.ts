@@ -22,7 +22,7 @@ export interface RecordDeps {
  * a failed action counts too), the incident report, the metric and the audit line, all from the one
  * ActionRecord. Returns the saved incident, if any.
  */
-export function recordAction(r: ActionRecord, deps: RecordDeps): { readonly id: string; readonly path: string } | undefined {
+export function recordAction(r: ActionRecord, deps: RecordDeps, partOf?: { readonly incidentId: string }): { readonly id: string; readonly path: string } | undefined {
   const counted = !r.dryRun;
   if (r.ending.kind === 'threw') {
     // Stays counted when the refusal that follows is recorded (recordRefusal with counted).
@@ -34,7 +34,8 @@ export function recordAction(r: ActionRecord, deps: RecordDeps): { readonly id: 
   }
   deps.state.set({ key: r.trigger.key, state: r.dryRun ? 'dry_run' : 'acted', at: r.startedAt.getTime(), counted }, true);
   let saved: { id: string; path: string } | undefined;
-  const incident = incidentRecord(r);
+  // A step of a multi-victim incident: the incident's one report is written when it ends (pipeline).
+  const incident = partOf === undefined ? incidentRecord(r) : undefined;
   if (incident !== undefined) {
     try {
       const s = deps.incidents.save(incident);
@@ -44,15 +45,24 @@ export function recordAction(r: ActionRecord, deps: RecordDeps): { readonly id: 
     }
   }
   deps.metrics.action(r.plan.action, r.ending.report.result, r.trigger.source);
-  deps.audit.append(stamped(deps.now(), actionAuditEntry(r, saved?.id)));
+  deps.audit.append(stamped(deps.now(), actionAuditEntry(r, saved?.id ?? partOf?.incidentId)));
   return saved;
 }
 
 /** Records a refusal: state (re-evaluated after refusal_recheck_after), metric, audit line. */
-export function recordRefusal(trigger: CriticalTrigger, entry: Omit<RefusalEntry, 'event' | 'source' | 'alertName' | 'key' | 'fingerprint'>, at: Date, deps: RecordDeps, counted: boolean): void {
+export function recordRefusal(
+  trigger: CriticalTrigger,
+  entry: Omit<RefusalEntry, 'event' | 'source' | 'alertName' | 'key' | 'fingerprint'>,
+  at: Date,
+  deps: RecordDeps,
+  counted: boolean,
+  /** False for a repeat within an episode of identical refusals (refusal-episodes.ts): counted, not written. */
+  write = true,
+): void {
   deps.metrics.refusal(entry.reasonCode, trigger.source);
   if (counted) deps.state.set({ key: trigger.key, state: 'refused', at: at.getTime(), counted: true }, true);
   else deps.state.set({ key: trigger.key, state: 'refused', at: at.getTime() });
+  if (!write) return;
   deps.audit.append(stamped(at, { event: 'refusal', source: trigger.source, alertName: trigger.alertName, key: trigger.key, fingerprint: trigger.fingerprint, ...entry }));
 }
 

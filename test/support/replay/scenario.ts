@@ -82,7 +82,7 @@ async function freePort(): Promise<number> {
 }
 
 /** A child whose stdout lines are kept and can be awaited. */
-class Watched {
+export class Watched {
   readonly lines: string[] = [];
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
@@ -193,7 +193,7 @@ class Pinger {
   }
 }
 
-function pidsIn(dir: string): number[] {
+export function pidsIn(dir: string): number[] {
   const out: number[] = [];
   if (!existsSync(dir)) return out;
   const walk = (d: string): void => {
@@ -207,7 +207,7 @@ function pidsIn(dir: string): number[] {
   return out;
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
@@ -217,7 +217,7 @@ function alive(pid: number): boolean {
 }
 
 /** SIGKILL to a process this replay started (found in its own sandbox cgroup); gone already is fine. */
-function killIfPresent(pid: number): void {
+export function killIfPresent(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch (error) {
@@ -226,7 +226,7 @@ function killIfPresent(pid: number): void {
 }
 
 /** Removes a cgroup directory tree bottom-up (its processes must be gone). */
-function removeCgroupTree(dir: string): void {
+export function removeCgroupTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroupTree(join(dir, entry.name));
   rmdirSync(dir);
