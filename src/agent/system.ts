@@ -92,7 +92,8 @@ export async function readHostFacts(name: string, logger: Logger): Promise<HostF
   }
 }
 
-function isExecutable(file: string): boolean {
+/** Whether a path is an executable regular file (searching PATH for a tool). */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return statSync(file).isFile();

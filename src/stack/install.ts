@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { isExecutable } from '../agent/system.js';
 import { findOnPath as findExecutable } from '../domain/executables.js';
 
 /** The binaries the stack runs, by the names Debian installs them under (and upstream's, as a fallback). */
@@ -12,18 +12,9 @@ export type StackBinary = keyof typeof STACK_BINARIES;
 
 /** The first executable named one of `names` on PATH (no PATH: none). */
 export function findOnPath(names: readonly string[], path: string | undefined): string | undefined {
-  return findExecutable(names, path, isExecutableFile, '');
+  return findExecutable(names, path, isExecutable, '');
 }
 
-function isExecutableFile(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    // Missing or not executable: not this one.
-    return false;
-  }
-}
 
 export interface InstallOptions {
   readonly env: NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import type { LogSink } from '../../run/run.js';
 import type { JobExit, ProcessControl, SignalSource } from '../../run/supervisor.js';
 import { UsageError } from '../errors.js';
 import type { World } from '../world.js';
+import { isExecutable } from '../../agent/system.js';
 
 type FlagName = keyof typeof RUN_FLAG_KEYS;
 type RunSection = (typeof import('../../config/sections/run.js'))['runSection'];
@@ -37,16 +38,6 @@ function checkFlag(flag: FlagName, value: string, keys: typeof RUN_FLAG_KEYS, ru
       .map((p) => p.replace(/^\(top level\): /, ''))
       .join('; ');
     throw new UsageError(`--${flag}: ${problem}`);
-  }
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    // Not there or not executable: both simply mean "not this candidate" while searching PATH.
-    return false;
   }
 }
 
