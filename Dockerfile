@@ -18,6 +18,6 @@ COPY prometheus ./prometheus
 COPY alerting ./alerting
 # Runs as root inside the container with every capability dropped except those compose adds back (see
 # docker-compose.yml): reading other users' /proc entries and signalling their processes needs root's uid.
-# V8 flags: the ones bin/headroom uses (src/cli/node-flags.ts, docs/benchmarks.md "Launch flags"): GC tuning only.
+# V8 flags: the ones bin/headroom uses (src/agent/node-flags.ts, docs/benchmarks.md "Launch flags"): GC tuning only.
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--heap-growing-percent=30", "/opt/headroom/dist/cli/main.js"]
 CMD ["agent", "--listen", "127.0.0.1:9632", "--path.procfs", "/host/proc", "--path.cgroupfs", "/host/sys/fs/cgroup"]

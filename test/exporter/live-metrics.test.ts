@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/agent.js';
-import type { World } from '../../src/cli/world.js';
+import type { World } from '../../src/domain/world.js';
 import { parseConfig } from '../../src/config/load.js';
 import { memoryLogger } from '../../src/logging/logger.js';
 import { DEFAULT_KERNEL_UNITS } from '../../src/procfs/procfs.js';

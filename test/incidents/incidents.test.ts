@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { registerIncidents } from '../../src/cli/commands/incidents.js';
-import type { World } from '../../src/cli/world.js';
+import type { World } from '../../src/domain/world.js';
 import { commandKey, renderIncident, similarIncidents } from '../../src/incidents/render.js';
 import { IncidentStore, incidentId, isIncidentId } from '../../src/incidents/store.js';
 import type { IncidentRecord } from '../../src/incidents/types.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent/agent.js';
-import type { World } from '../../src/cli/world.js';
+import type { World } from '../../src/domain/world.js';
 import { parseConfig } from '../../src/config/load.js';
 import { memoryLogger } from '../../src/logging/logger.js';
 import { DEFAULT_KERNEL_UNITS } from '../../src/procfs/procfs.js';

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { World } from '../../src/cli/world.js';
+import type { World } from '../../src/domain/world.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { HeadroomConfig } from '../../src/config/schema.js';
 import { memoryLogger } from '../../src/logging/logger.js';
