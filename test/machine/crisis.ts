@@ -6,7 +6,7 @@
  */
 import type { Guest } from './guest.js';
 
-export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard'] as const;
+export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard', 'headroom-guard-min100m'] as const;
 export type Arm = (typeof ARMS)[number];
 export const SCENARIOS = ['single', 'workers', 'dozen'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -40,7 +40,7 @@ export interface DozenResult {
   readonly toSafetyS?: number;
   /** Probes with MemAvailable below 3 % of MemTotal. */
   readonly probesPastLine: number;
-  /** headroom-guard: the guard's actions, cooldown/rate refusals and incident lines in audit.jsonl; '-' otherwise. */
+  /** headroom-guard*: the guard's actions, cooldown/rate refusals, incident lines and refusals by code in audit.jsonl; '-' otherwise. */
   readonly guard: string;
 }
 
@@ -59,6 +59,13 @@ const SETUP: Record<Arm, string> = {
     "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
     'systemctl daemon-reload && systemctl start headroom-agent && ' +
     "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
+  // issue 14's guest configuration: the shipped unit and guard, remediation.min_victim_size: 100M (the default,
+  // 1G, leaves no job of a few hundred MiB a candidate).
+  'headroom-guard-min100m':
+    'install -m 0644 /opt/headroom/deploy/systemd/headroom-agent.service /etc/systemd/system/ && mkdir -p /etc/headroom && ' +
+    "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  min_victim_size: 100M\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
+    'systemctl daemon-reload && systemctl start headroom-agent && ' +
+    "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
 };
 
 const VERSION: Record<Arm, string> = {
@@ -68,6 +75,7 @@ const VERSION: Record<Arm, string> = {
   'systemd-oomd-managed': "dpkg-query -W -f='systemd-oomd ${Version}' systemd-oomd",
   nohang: "dpkg-query -W -f='nohang ${Version}' nohang",
   'headroom-guard': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
+  'headroom-guard-min100m': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
 };
 
 function procList(text: string): string[] {
@@ -116,7 +124,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
   let report = '-';
-  if (arm === 'headroom-guard') {
+  if (arm.startsWith('headroom-guard')) {
     const n = (await guest.run('ls /var/lib/headroom/incidents 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
     report = `${n} incident report(s)`;
   } else if (arm !== 'nothing') {
@@ -167,9 +175,12 @@ for l in lines:
         c["actions"] += 1; stamps.append(e.get("ts", ""))
     elif code in ("cooldown", "actions_per_window", "rate_limited"):
         c["cooldown"] += 1 + int((e.get("repeated") or {}).get("count", 0) if isinstance(e.get("repeated"), dict) else 0)
+    if ev == "refusal":
+        c["refusal:" + code] += 1 + int((e.get("repeated") or {}).get("count", 0) if isinstance(e.get("repeated"), dict) else 0)
     if ev == "incident":
         c["incidents"] += 1
-print(c["actions"], c["cooldown"], c["incidents"], len({e for e in stamps}))
+other = ",".join(sorted(f"{k[8:]}={v}" for k, v in c.items() if k.startswith("refusal:")))
+print(c["actions"], c["cooldown"], c["incidents"], other or "none")
 '`;
 
 /**
@@ -217,7 +228,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
   const stillAlive = procList((await guest.run(`for p in ${jobPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
-  const guard = arm === 'headroom-guard' ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
+  const guard = arm.startsWith('headroom-guard') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
   await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 2000));
   const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
@@ -228,11 +239,11 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
   let report = '-';
   let guardText = '-';
-  if (arm === 'headroom-guard') {
+  if (arm.startsWith('headroom-guard')) {
     const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
     report = `${n} incident report(s)`;
-    const [actions = '?', cooldown = '?', incidents = '?'] = guard.split(' ');
-    guardText = `${actions} guard action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s)`;
+    const [actions = '?', cooldown = '?', incidents = '?', refusals = '?'] = guard.split(' ');
+    guardText = `${actions} action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s); refusals by code: ${refusals}`;
   } else if (arm !== 'nothing') {
     const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
     const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
