@@ -6,9 +6,10 @@
  */
 import type { Guest } from './guest.js';
 
-export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard'] as const;
+export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard', 'headroom-guard-min100m'] as const;
 export type Arm = (typeof ARMS)[number];
-export type Scenario = 'single' | 'workers';
+export const SCENARIOS = ['single', 'workers', 'dozen'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface ArmResult {
   readonly arm: Arm;
@@ -28,6 +29,19 @@ export interface ArmResult {
   readonly kernelOomKills: number;
   readonly memAvailableAfterMiB?: number;
   readonly report: string;
+  /** The dozen scenario only: the jobs' count, how many were gone at the end of the window, when memory was safe again. */
+  readonly dozen?: DozenResult;
+}
+
+export interface DozenResult {
+  readonly jobs: number;
+  readonly jobsStopped: number;
+  /** From the first probe with MemAvailable below 3 % of MemTotal to the first with it at 10 % again (the guard's recovered line, used < 90 %). */
+  readonly toSafetyS?: number;
+  /** Probes with MemAvailable below 3 % of MemTotal. */
+  readonly probesPastLine: number;
+  /** headroom-guard*: the guard's actions, cooldown/rate refusals, incident lines and refusals by code in audit.jsonl; '-' otherwise. */
+  readonly guard: string;
 }
 
 const SETUP: Record<Arm, string> = {
@@ -45,6 +59,13 @@ const SETUP: Record<Arm, string> = {
     "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
     'systemctl daemon-reload && systemctl start headroom-agent && ' +
     "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
+  // issue 14's guest configuration: the shipped unit and guard, remediation.min_victim_size: 100M (the default,
+  // 1G, leaves no job of a few hundred MiB a candidate).
+  'headroom-guard-min100m':
+    'install -m 0644 /opt/headroom/deploy/systemd/headroom-agent.service /etc/systemd/system/ && mkdir -p /etc/headroom && ' +
+    "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  min_victim_size: 100M\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
+    'systemctl daemon-reload && systemctl start headroom-agent && ' +
+    "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
 };
 
 const VERSION: Record<Arm, string> = {
@@ -54,6 +75,7 @@ const VERSION: Record<Arm, string> = {
   'systemd-oomd-managed': "dpkg-query -W -f='systemd-oomd ${Version}' systemd-oomd",
   nohang: "dpkg-query -W -f='nohang ${Version}' nohang",
   'headroom-guard': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
+  'headroom-guard-min100m': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
 };
 
 function procList(text: string): string[] {
@@ -61,6 +83,7 @@ function procList(text: string): string[] {
 }
 
 export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
+  if (scenario === 'dozen') return runDozenArm(guest, arm, log);
   await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
   const version = (await guest.ok(VERSION[arm])).trim();
   const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
@@ -101,7 +124,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
   let report = '-';
-  if (arm === 'headroom-guard') {
+  if (arm.startsWith('headroom-guard')) {
     const n = (await guest.run('ls /var/lib/headroom/incidents 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
     report = `${n} incident report(s)`;
   } else if (arm !== 'nothing') {
@@ -127,6 +150,144 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   };
   log(`${arm}/${scenario}: ${JSON.stringify(result)}`);
   return result;
+}
+
+const DOZEN_JOBS = 12;
+const DOZEN_RATE_MIB_S = 5;
+const DOZEN_MAX_MIB = 250;
+const DOZEN_WINDOW_MS = 180_000;
+
+/** What the guard wrote to audit.jsonl: actions, refusals for cooldown or the rate limit, incident lines. */
+const GUARD_AUDIT = `python3 -c '
+import json, collections
+c = collections.Counter(); stamps = []
+try:
+    lines = open("/var/lib/headroom/audit.jsonl").read().splitlines()
+except FileNotFoundError:
+    lines = []
+for l in lines:
+    try:
+        e = json.loads(l)
+    except ValueError:
+        continue
+    ev = e.get("event"); code = e.get("reasonCode", "")
+    if ev == "action":
+        c["actions"] += 1; stamps.append(e.get("ts", ""))
+    elif code in ("cooldown", "actions_per_window", "rate_limited"):
+        c["cooldown"] += 1 + int((e.get("repeated") or {}).get("count", 0) if isinstance(e.get("repeated"), dict) else 0)
+    if ev == "refusal":
+        c["refusal:" + code] += 1 + int((e.get("repeated") or {}).get("count", 0) if isinstance(e.get("repeated"), dict) else 0)
+    if ev == "incident":
+        c["incidents"] += 1
+other = ",".join(sorted(f"{k[8:]}={v}" for k, v in c.items() if k.startswith("refusal:")))
+print(c["actions"], c["cooldown"], c["incidents"], other or "none")
+'`;
+
+/**
+ * A dozen independent Python jobs (each its own session and process tree, started with setsid + nohup as
+ * separate logins would start them: issue 14's "parallel feature testing") that grow together, 5 MiB/s each to
+ * 250 MiB (3 000 MiB in all, more than 2 GiB RAM + 1 GiB swap hold beside the system). The window is fixed
+ * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
+ * 10 % or more for 15 s.
+ */
+async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
+  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
+  const version = (await guest.ok(VERSION[arm])).trim();
+  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
+  const before = procList(await guest.ok(ps));
+  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
+  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
+  await guest.ok(
+    `rm -rf /tmp/dozen && mkdir /tmp/dozen && for i in $(seq 1 ${DOZEN_JOBS}); do ` +
+      `setsid -f sh -c 'echo $$ >/tmp/dozen/'$i'.pid; exec nohup python3 /opt/headroom/test/machine/guest/grow.py ${DOZEN_RATE_MIB_S} ${DOZEN_MAX_MIB} >/tmp/dozen/'$i'.out 2>&1 </dev/null'; done; ` +
+      `for t in $(seq 1 50); do [ $(ls /tmp/dozen/*.pid 2>/dev/null | wc -l) -ge ${DOZEN_JOBS} ] && exit 0; sleep 0.1; done; exit 1`,
+    { timeoutMs: 60_000 },
+  );
+  const jobPids = procList(await guest.ok('cat /tmp/dozen/*.pid'));
+  const started = Date.now();
+  const probes: { t: number; ok: boolean; ms: number; avail?: number; alive?: number }[] = [];
+  const probe = `awk '/^MemAvailable/ {print $2*1024}' /proc/meminfo; n=0; for p in ${jobPids.join(' ')}; do test -e /proc/$p && n=$((n+1)); done; echo $n`;
+  let safeSince: number | undefined;
+  while (Date.now() - started < DOZEN_WINDOW_MS) {
+    const t0 = Date.now();
+    const r = await guest.run(probe, { timeoutMs: 5000 });
+    const [mem = '', alive = ''] = r.stdout.trim().split('\n');
+    const p = { t: (t0 - started) / 1000, ok: r.code === 0, ms: r.ms, ...(r.code === 0 ? { avail: Number(mem), alive: Number(alive) } : {}) };
+    probes.push(p);
+    if (p.alive === 0) break;
+    if (p.avail !== undefined && p.avail >= 0.1 * memTotal) safeSince ??= p.t;
+    else if (p.ok) safeSince = undefined;
+    if (safeSince !== undefined && p.t >= 60 && p.t - safeSince >= 15) break;
+    const wait = 1000 - (Date.now() - t0);
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+  }
+  const answered = probes.filter((p) => p.ok);
+  let longest = 0;
+  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
+  const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
+  const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
+  const stillAlive = procList((await guest.run(`for p in ${jobPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
+  const guard = arm.startsWith('headroom-guard') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
+  await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
+  const jobSet = new Set(jobPids);
+  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
+  const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
+  const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
+  const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
+  let report = '-';
+  let guardText = '-';
+  if (arm.startsWith('headroom-guard')) {
+    const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} incident report(s)`;
+    const [actions = '?', cooldown = '?', incidents = '?', refusals = '?'] = guard.split(' ');
+    guardText = `${actions} action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s); refusals by code: ${refusals}`;
+  } else if (arm !== 'nothing') {
+    const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
+    const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} journal line(s) about a kill`;
+  }
+  const result: ArmResult = {
+    arm,
+    scenario: 'dozen',
+    version,
+    probes: probes.length,
+    failedProbes: probes.length - answered.length,
+    longestStallS: Number(longest.toFixed(1)),
+    jobStopped: stillAlive < jobPids.length,
+    otherKilled,
+    sshdSurvived: sshdNow === sshdPid,
+    kernelOomKills: oomAfter - oomBefore,
+    ...(Number.isFinite(availAfter) ? { memAvailableAfterMiB: Math.round(availAfter / 1024 / 1024) } : {}),
+    report,
+    dozen: {
+      jobs: jobPids.length,
+      jobsStopped: jobPids.length - stillAlive,
+      ...(threshold !== undefined && safe !== undefined ? { toSafetyS: Number((safe.t - threshold.t).toFixed(1)) } : {}),
+      probesPastLine: probes.filter((p) => p.avail !== undefined && p.avail < 0.03 * memTotal).length,
+      guard: guardText,
+    },
+  };
+  log(`${arm}/dozen: ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** The dozen scenario's table. */
+export function renderDozenTable(results: readonly ArmResult[]): string {
+  const rows = [
+    '| arm | version | probes failed / sent | longest ssh stall | MemAvailable < 3 % → ≥ 10 % again | probes < 3 % | jobs stopped | others killed | kernel OOM kills | guard | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of results) {
+    const d = r.dozen;
+    if (d === undefined) continue;
+    rows.push(
+      `| ${r.arm} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard} | ${r.report} |`,
+    );
+  }
+  return rows.join('\n');
 }
 
 /** The README table. */
