@@ -112,45 +112,24 @@ export interface ProtectEntry extends Common {
 /** One line of audit.jsonl as written: every decision, including refusals, duplicates and dry runs. */
 export type AuditRecord = RejectedEntry | DuplicateEntry | RefusalEntry | ActionEntry | NotifiedEntry | ProtectEntry | IncidentEntry;
 
+type KeysOf<T> = T extends unknown ? keyof T : never;
+/** The type a key has in the kinds of line that carry it. */
+type FieldOf<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;
+type SharedKey = 'source' | 'event' | 'reasonCode' | 'reason';
+
 /**
- * One line of audit.jsonl as read back: every field any kind of line has, typed, optional where some kinds
- * lack it (tests and tooling read lines without switching on `event` first).
+ * One line of audit.jsonl as read back: every field any kind of line has (derived from AuditRecord, so a field
+ * added to a kind is readable here too), typed, optional where some kinds lack it (tests and tooling read lines
+ * without switching on `event` first).
  */
-export interface AuditEntry {
+export type AuditEntry = {
   readonly ts: string;
   readonly source: DecisionSource;
   readonly event: AuditEvent;
   /** Machine-readable reason (refusal code, rejection reason, notification kind, action result). */
   readonly reasonCode: string;
   readonly reason: string;
-  readonly alertName?: string;
-  readonly key?: string;
-  readonly route?: string;
-  readonly status?: number;
-  readonly remote?: string;
-  readonly fingerprint?: string;
-  readonly memory?: MemorySummary;
-  readonly plan?: RefusalEntry['plan'];
-  readonly action?: RemediationAction;
-  readonly dryRun?: boolean;
-  readonly target?: PlanTarget;
-  readonly detail?: string;
-  readonly before?: Readonly<Record<string, number>>;
-  readonly after?: Readonly<Record<string, number>>;
-  readonly freedBytes?: number;
-  readonly actionStartedAt?: string;
-  readonly memoryBefore?: MemorySummary;
-  readonly memoryAfter?: MemorySummary;
-  readonly signalled?: readonly ProcessIdentity[];
-  readonly remaining?: readonly ProcessIdentity[];
-  readonly incidentId?: string;
-  readonly repeated?: RefusalEntry['repeated'];
-  readonly victims?: IncidentEntry['victims'];
-  readonly reclaimedBytes?: number;
-  /** Held bytes (resident + swap) and swap of an action's target. */
-  readonly heldBytes?: number;
-  readonly swapBytes?: number;
-}
+} & { readonly [K in Exclude<KeysOf<AuditRecord>, SharedKey>]?: FieldOf<AuditRecord, K> };
 
 export interface AuditSink {
   append(entry: AuditEntry): void;
