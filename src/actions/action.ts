@@ -25,6 +25,24 @@ export interface CgroupControl {
   write(path: string, file: string, value: string): void;
   /** PIDs in the cgroup and its descendants. */
   pids(path: string): number[];
+  /** The kernel's freezer for these cgroups (evidence capture freezes a cgroup target before it is stopped). */
+  readonly freezer?: CgroupFreezer;
+}
+
+/**
+ * Freezing a whole cgroup: v2 `cgroup.freeze` (kernel 5.2+) in the same hierarchy; v1 the `freezer` hierarchy's
+ * `freezer.state`, where a freezer cgroup exists at the same path (Docker, Kubernetes and runc create one per
+ * container; systemd does not). A frozen v1 task does not even die from SIGKILL until it is thawed, so whoever
+ * signals a frozen cgroup thaws it right after (src/evidence/capture.ts).
+ */
+export interface CgroupFreezer {
+  readonly kind: 'cgroup_v2_freeze' | 'cgroup_v1_freezer';
+  /** Asks the kernel to freeze the cgroup; false when there is no freezer for this path (nothing was written). */
+  freeze(path: string): boolean;
+  /** True once every task of the cgroup is frozen (v2 `cgroup.events` frozen 1, v1 state FROZEN). */
+  isFrozen(path: string): boolean;
+  /** Thaws the cgroup; a cgroup that is gone meanwhile is not an error. */
+  thaw(path: string): void;
 }
 
 /** Everything an action may touch, injected. */

@@ -1,8 +1,10 @@
-import type { ActionEnv, ProcessControl } from '../actions/action.js';
+import type { ActionEnv, CgroupControl, ProcessControl } from '../actions/action.js';
+import { errorMessage } from '../logging/logger.js';
 import type { Plan, ProcessIdentity } from '../policy/types.js';
 import { diagnose } from './diagnose.js';
+import { CGROUP_EVIDENCE_FILES, parseCgroupMemoryEvidence, parseStatusEvidence } from './parse.js';
 import { readProcessEvidence, type EvidenceReadDeps, type EvidenceReadOptions } from './read.js';
-import type { Evidence, PythonStacks } from './types.js';
+import type { CgroupEvidence, Evidence, PythonStacks } from './types.js';
 
 /** The result of running an outside tool (py-spy) with a timeout; the runner kills it by PID on timeout. */
 export interface ToolResult {
@@ -82,10 +84,12 @@ function skipped(at: Date, budgetMs: number, why: string): Evidence {
 }
 
 /**
- * Evidence for the victim of a stop_process_tree plan, captured BEFORE the action and never making the machine
- * less safe: skipped when the machine is stalling; otherwise the tree is frozen (SIGSTOP, identity-checked)
- * so it cannot grow, read within the budget (what did not fit is named), py-spy dumps the Python stacks with
- * the remaining budget, and the tree stays frozen until the action signals it. Other plans: no evidence.
+ * Evidence for the victim of a stop_process_tree or stop_cgroup plan, captured BEFORE the action and never
+ * making the machine less safe: skipped when the machine is stalling; otherwise the victim is frozen so it
+ * cannot grow — a tree with SIGSTOP (identity-checked), a cgroup with the kernel's freezer (v2 cgroup.freeze,
+ * v1 freezer.state where a freezer cgroup exists at the same path, else SIGSTOP on its tasks) — read within the
+ * budget (what did not fit is named), py-spy dumps the Python stacks with the remaining budget, and the victim
+ * stays frozen until the action signals it. Other plans: no evidence.
  */
 export async function captureBeforeAction(
   deps: EvidenceDeps | undefined,
@@ -95,12 +99,19 @@ export async function captureBeforeAction(
   o: { readonly stalling: boolean },
 ): Promise<CaptureSession> {
   const none: CaptureSession = { env, release: () => undefined };
-  if (deps === undefined || settings === undefined || !settings.enabled || plan.target.kind !== 'process' || plan.action !== 'stop_process_tree') return none;
+  if (deps === undefined || settings === undefined || !settings.enabled) return none;
+  const cgroupTarget = plan.target.kind === 'cgroup' && plan.action === 'stop_cgroup' ? plan.target.path : undefined;
+  if (cgroupTarget === undefined && (plan.target.kind !== 'process' || plan.action !== 'stop_process_tree')) return none;
   const at = deps.now();
   if (o.stalling) {
     const evidence = skipped(at, settings.budgetMs, 'machine stalling (memory pressure): capture skipped so the action runs at once');
     return { ...none, evidence, diagnosis: diagnose(evidence) };
   }
+  if (cgroupTarget !== undefined) {
+    if (env.cgroups === undefined) return none;
+    return captureCgroup(deps, settings, cgroupTarget, env, env.cgroups, at);
+  }
+  if (plan.target.kind !== 'process') return none;
   const started = deps.monotonic();
   const deadline = started + settings.budgetMs / 1000;
   const expired = (): boolean => deps.monotonic() >= deadline;
@@ -151,6 +162,174 @@ export async function captureBeforeAction(
     evidence = { ...skipped(at, settings.budgetMs, notes.join('; ')), frozen: frozen.size > 0 ? 'sigstop' : 'none', frozenPids: frozen.size, spentMs: Math.round((deps.monotonic() - started) * 1000) };
   }
   return { evidence, diagnosis: diagnose(evidence), env: { ...env, processes: thawingControl(processes, frozen, deps.pause, notes) }, release };
+}
+
+/** SIGSTOP for each identified task (the fallback where no freezer cgroup exists); returns the stopped ones. */
+function stopEach(ids: Iterable<ProcessIdentity>, processes: ProcessControl, pause: EvidenceDeps['pause'], notes: string[]): Map<string, ProcessIdentity> {
+  const frozen = new Map<string, ProcessIdentity>();
+  for (const id of ids) {
+    if (processes.identify(id.pid)?.startTime !== id.startTime) continue;
+    try {
+      pause(id.pid, 'SIGSTOP');
+      frozen.set(key(id), id);
+    } catch (error) {
+      notes.push(`SIGSTOP to ${id.pid} failed: ${errorMessage(error)}`);
+    }
+  }
+  return frozen;
+}
+
+/** At most this many tasks of a cgroup are looked at to find the largest (each is one /proc/PID/status read). */
+const MAX_CGROUP_TASKS_RANKED = 256;
+
+/**
+ * A cgroup target: freeze the whole cgroup with the kernel's freezer (or SIGSTOP its tasks where there is none),
+ * read its accounting and the evidence of its largest task (resident + swap) with the others as children, and
+ * thaw it as soon as the action has signalled it: a frozen v1 task does not even die from SIGKILL until thawed.
+ */
+async function captureCgroup(deps: EvidenceDeps, settings: EvidenceSettings, path: string, env: ActionEnv, cg: CgroupControl, at: Date): Promise<CaptureSession> {
+  const started = deps.monotonic();
+  const deadline = started + settings.budgetMs / 1000;
+  const expired = (): boolean => deps.monotonic() >= deadline;
+  const notes: string[] = [];
+  const processes = env.processes;
+  const identities = (): ProcessIdentity[] =>
+    cg
+      .pids(path)
+      .map((pid) => processes.identify(pid))
+      .filter((x): x is NonNullable<typeof x> => x !== undefined)
+      .map((x) => ({ pid: x.pid, startTime: x.startTime }));
+  let frozenBy: Evidence['frozen'] = 'none';
+  let cgroupFrozen = false;
+  let stopped = new Map<string, ProcessIdentity>();
+  const freezer = cg.freezer;
+  if (env.dryRun) notes.push('dry run: the cgroup was not frozen, so it may have changed while it was read');
+  else {
+    let asked = false;
+    if (freezer !== undefined) {
+      try {
+        asked = freezer.freeze(path);
+      } catch (error) {
+        notes.push(`freezing ${path} (${freezer.kind}) failed: ${errorMessage(error)}; its tasks were stopped with SIGSTOP instead`);
+      }
+      if (asked) {
+        cgroupFrozen = true;
+        // The kernel freezes asynchronously: wait for it, with at most half the budget.
+        const waitEnd = started + settings.budgetMs / 2000;
+        while (!freezer.isFrozen(path) && deps.monotonic() < waitEnd) await env.sleep(5);
+        if (freezer.isFrozen(path)) frozenBy = freezer.kind;
+        else notes.push(`${path} was still freezing after ${Math.round((deps.monotonic() - started) * 1000)} ms: read while partly frozen`);
+      } else if (freezer.kind === 'cgroup_v1_freezer') {
+        notes.push(`no v1 freezer cgroup at ${path}: its tasks were stopped with SIGSTOP instead`);
+      }
+    }
+    if (!asked) {
+      stopped = stopEach(identities(), processes, deps.pause, notes);
+      if (stopped.size > 0) frozenBy = 'sigstop';
+    }
+  }
+  let thawed = !cgroupFrozen;
+  const thaw = (): void => {
+    if (thawed || freezer === undefined) return;
+    thawed = true;
+    try {
+      freezer.thaw(path);
+    } catch (error) {
+      notes.push(`thawing ${path} failed: ${errorMessage(error)}`);
+    }
+  };
+  const release = (): void => {
+    thaw();
+    for (const id of [...stopped.values()]) {
+      stopped.delete(key(id));
+      resume(id, deps.pause, processes, notes);
+    }
+  };
+  let evidence: Evidence;
+  try {
+    const ids = identities();
+    // The largest task by resident + swap (bounded: one status read each) carries the process evidence.
+    let largest: { id: ProcessIdentity; bytes: number } | undefined;
+    for (const id of ids.slice(0, MAX_CGROUP_TASKS_RANKED)) {
+      if (expired()) {
+        notes.push('largest task: capture budget spent while ranking the tasks');
+        break;
+      }
+      const text = deps.read.files.readOptional(`${deps.read.procRoot}/${id.pid}/status`);
+      if (text === undefined) continue;
+      const st = parseStatusEvidence(text);
+      const bytes = (st.rssBytes ?? 0) + (st.swapBytes ?? 0);
+      if (largest === undefined || bytes > largest.bytes) largest = { id, bytes };
+    }
+    if (ids.length > MAX_CGROUP_TASKS_RANKED) notes.push(`largest task: only the first ${MAX_CGROUP_TASKS_RANKED} of ${ids.length} tasks ranked`);
+    const texts: Record<string, string | undefined> = {};
+    for (const name of CGROUP_EVIDENCE_FILES[cg.version]) texts[name] = cg.read(path, name);
+    const cgroup: CgroupEvidence = {
+      path,
+      tasks: ids.length,
+      ...parseCgroupMemoryEvidence(cg.version, texts),
+      ...(largest !== undefined ? { largestPid: largest.id.pid } : {}),
+    };
+    const proc =
+      largest === undefined
+        ? undefined
+        : readProcessEvidence(
+            { ...deps.read, expired },
+            { ...largest.id, comm: deps.read.files.readOptional(`${deps.read.procRoot}/${largest.id.pid}/comm`)?.trim() ?? '?' },
+            ids.filter((id) => id.pid !== largest.id.pid).map((id) => id.pid),
+            settings,
+            notes,
+          );
+    const python = largest === undefined ? ({ status: 'skipped', detail: 'no task in the cgroup' } as const) : await pythonStacks(deps, settings, largest.id.pid, deadline, notes);
+    evidence = {
+      at: at.toISOString(),
+      frozen: frozenBy,
+      frozenPids: frozenBy === 'sigstop' ? stopped.size : frozenBy === 'none' ? 0 : ids.length,
+      budgetMs: settings.budgetMs,
+      spentMs: Math.round((deps.monotonic() - started) * 1000),
+      captured: true,
+      notCaptured: notes,
+      ...(proc !== undefined ? { process: proc } : {}),
+      cgroup,
+      python,
+    };
+  } catch (error) {
+    notes.push(`capture failed: ${errorMessage(error)}`);
+    evidence = { ...skipped(at, settings.budgetMs, notes.join('; ')), frozen: frozenBy, spentMs: Math.round((deps.monotonic() - started) * 1000) };
+  }
+  // Thaw once the action has signalled the cgroup: at its first wait after a signal or a cgroup.kill write
+  // (every task of the round has its signal pending by then), or at release() when it never signals.
+  let signalled = false;
+  const control = thawingControl(processes, stopped, deps.pause, notes);
+  const actEnv: ActionEnv = {
+    ...env,
+    processes: {
+      identify: (pid) => control.identify(pid),
+      descendants: (pid, c) => control.descendants(pid, c),
+      oomScoreAdj: (pid) => control.oomScoreAdj(pid),
+      setOomScoreAdj: (pid, v) => control.setOomScoreAdj(pid, v),
+      signal(id, signal) {
+        const r = control.signal(id, signal);
+        if (r === 'sent') signalled = true;
+        return r;
+      },
+    },
+    cgroups: {
+      version: cg.version,
+      ...(cg.freezer !== undefined ? { freezer: cg.freezer } : {}),
+      read: (p, f) => cg.read(p, f),
+      pids: (p) => cg.pids(p),
+      write(p, f, v) {
+        cg.write(p, f, v);
+        if (f === 'cgroup.kill') signalled = true;
+      },
+    },
+    sleep: async (ms) => {
+      if (signalled) thaw();
+      await env.sleep(ms);
+    },
+  };
+  return { evidence, diagnosis: diagnose(evidence), env: actEnv, release };
 }
 
 async function pythonStacks(deps: EvidenceDeps, settings: EvidenceSettings, pid: number, deadline: number, notes: string[]): Promise<PythonStacks> {

@@ -9,7 +9,12 @@ const THREAD_KNOBS = ['POLARS_MAX_THREADS'];
  * 2 children (1.1 GiB), POLARS_MAX_THREADS unset, 3.0 GiB anonymous". Only allowlisted variables appear.
  */
 export function diagnose(e: Evidence): string {
-  if (!e.captured || e.process === undefined) return `no evidence captured: ${e.notCaptured[0] ?? 'unknown reason'}`;
+  const c = e.cgroup;
+  const cgroupPart = c === undefined ? undefined : `cgroup ${c.path}: ${c.tasks} task${c.tasks === 1 ? '' : 's'}${c.usageBytes !== undefined ? `, ${formatBytes(c.usageBytes)}` : ''}`;
+  if (!e.captured || e.process === undefined) {
+    if (e.captured && cgroupPart !== undefined) return cgroupPart;
+    return `no evidence captured: ${e.notCaptured[0] ?? 'unknown reason'}`;
+  }
   const p = e.process;
   const parts: string[] = [];
   const file = p.openFiles[0];
@@ -26,5 +31,5 @@ export function diagnose(e: Evidence): string {
   const m = p.memory;
   if (m.anonBytes !== undefined) parts.push(`${formatBytes(m.anonBytes)} anonymous${m.shmemBytes ? `, ${formatBytes(m.shmemBytes)} shared` : ''}${m.swapBytes ? `, ${formatBytes(m.swapBytes)} swapped` : ''}`);
   if (p.io?.readBytes !== undefined && p.io.readBytes > 0) parts.push(`read ${formatBytes(p.io.readBytes)} from storage`);
-  return parts.join(', ');
+  return cgroupPart === undefined ? parts.join(', ') : `${cgroupPart}; largest task (PID ${p.pid}): ${parts.join(', ')}`;
 }

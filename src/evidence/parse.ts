@@ -71,3 +71,55 @@ export function filterEnviron(raw: Uint8Array | string, allowlist: readonly stri
 export function isPathTarget(target: string): boolean {
   return target.startsWith('/');
 }
+
+/** What a cgroup's memory files say, for the evidence (pure; absent files and keys stay absent). */
+export interface CgroupMemoryEvidence {
+  readonly usageBytes?: number;
+  readonly limitBytes?: number;
+  readonly anonBytes?: number;
+  readonly fileBytes?: number;
+  readonly shmemBytes?: number;
+  readonly swapBytes?: number;
+}
+
+/**
+ * v2: memory.current, memory.max ("max" = none), memory.stat anon/file/shmem, memory.swap.current.
+ * v1: memory.usage_in_bytes, memory.limit_in_bytes (a huge value = none), memory.stat total_rss/total_cache/
+ * total_shmem/total_swap (hierarchical: the cgroup and its descendants, like v2's).
+ */
+export function parseCgroupMemoryEvidence(version: 'v1' | 'v2', texts: Readonly<Record<string, string | undefined>>): CgroupMemoryEvidence {
+  const one = (name: string): number | undefined => {
+    const t = texts[name]?.trim();
+    if (t === undefined || t === '' || t === 'max') return undefined;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const stat = texts['memory.stat'] === undefined ? new Map<string, number>() : parseFlatKeyed(texts['memory.stat']);
+  const out: { -readonly [K in keyof CgroupMemoryEvidence]: CgroupMemoryEvidence[K] } = {};
+  const set = (k: keyof CgroupMemoryEvidence, v: number | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  if (version === 'v2') {
+    set('usageBytes', one('memory.current'));
+    set('limitBytes', one('memory.max'));
+    set('anonBytes', stat.get('anon'));
+    set('fileBytes', stat.get('file'));
+    set('shmemBytes', stat.get('shmem'));
+    set('swapBytes', one('memory.swap.current'));
+  } else {
+    set('usageBytes', one('memory.usage_in_bytes'));
+    const limit = one('memory.limit_in_bytes');
+    // v1 writes "no limit" as the largest page-aligned value (9223372036854771712 on 64-bit).
+    set('limitBytes', limit !== undefined && limit < 2 ** 62 ? limit : undefined);
+    set('anonBytes', stat.get('total_rss'));
+    set('fileBytes', stat.get('total_cache'));
+    set('shmemBytes', stat.get('total_shmem'));
+    set('swapBytes', stat.get('total_swap'));
+  }
+  return out;
+}
+
+export const CGROUP_EVIDENCE_FILES = {
+  v1: ['memory.usage_in_bytes', 'memory.limit_in_bytes', 'memory.stat'],
+  v2: ['memory.current', 'memory.max', 'memory.stat', 'memory.swap.current'],
+} as const;

@@ -7,9 +7,23 @@ const b = (n: number | undefined): string => (n === undefined ? '—' : formatBy
 /** The incident report's "Evidence" section (pure Markdown lines). Only allowlisted variables are shown. */
 export function renderEvidenceSection(e: Evidence | undefined): string[] {
   const lines: string[] = ['## Evidence', ''];
-  if (e === undefined) return [...lines, 'No evidence was captured for this action (evidence is captured for stopped process trees).', ''];
-  const freeze = e.frozen === 'sigstop' ? `frozen with SIGSTOP (${e.frozenPids} process${e.frozenPids === 1 ? '' : 'es'})` : e.frozen === 'cgroup_v2_freeze' ? 'frozen with cgroup.freeze' : 'not frozen';
+  if (e === undefined) return [...lines, 'No evidence was captured for this action (evidence is captured for stopped process trees and cgroups).', ''];
+  const freeze =
+    e.frozen === 'sigstop'
+      ? `frozen with SIGSTOP (${e.frozenPids} process${e.frozenPids === 1 ? '' : 'es'})`
+      : e.frozen === 'cgroup_v2_freeze'
+        ? `frozen with cgroup.freeze (${e.frozenPids} tasks)`
+        : e.frozen === 'cgroup_v1_freezer'
+          ? `frozen with the v1 freezer (${e.frozenPids} tasks)`
+          : 'not frozen';
   lines.push(`Captured ${e.at.slice(0, 19).replace('T', ' ')} UTC before the action, ${freeze}; ${e.spentMs} ms of a ${e.budgetMs} ms budget.`, '');
+  const c = e.cgroup;
+  if (c !== undefined) {
+    lines.push(
+      `Cgroup \`${cell(c.path)}\`: ${c.tasks} task${c.tasks === 1 ? '' : 's'}, ${b(c.usageBytes)} charged${c.limitBytes !== undefined ? ` of a ${b(c.limitBytes)} limit` : ' (no limit)'}: anonymous ${b(c.anonBytes)}, file ${b(c.fileBytes)}, shared ${b(c.shmemBytes)}; swapped ${b(c.swapBytes)}.${c.largestPid !== undefined ? ` Its largest task (resident + swap) is PID ${c.largestPid}, below.` : ''}`,
+      '',
+    );
+  }
   const p = e.process;
   if (e.captured && p !== undefined) {
     lines.push('| Field | Value |', '|---|---|');

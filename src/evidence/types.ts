@@ -62,7 +62,7 @@ export interface Evidence {
   /** When capture started (ISO). */
   readonly at: string;
   /** How the victim was kept from growing during capture. */
-  readonly frozen: 'sigstop' | 'cgroup_v2_freeze' | 'none';
+  readonly frozen: 'sigstop' | 'cgroup_v2_freeze' | 'cgroup_v1_freezer' | 'none';
   readonly frozenPids: number;
   readonly budgetMs: number;
   readonly spentMs: number;
@@ -70,6 +70,23 @@ export interface Evidence {
   readonly captured: boolean;
   /** What was not captured, and why (budget, permission, stalling, py-spy missing …). */
   readonly notCaptured: readonly string[];
+  /** The evidence's process: the victim tree's root, or for a cgroup target the cgroup's largest task. */
   readonly process?: ProcessEvidence;
+  /** For a cgroup target (stop_cgroup): the cgroup as the kernel accounts it. */
+  readonly cgroup?: CgroupEvidence;
   readonly python: PythonStacks;
+}
+
+/** A cgroup target's accounting at capture time (memory.current / memory.stat, or v1's usage and total_* stats). */
+export interface CgroupEvidence {
+  readonly path: string;
+  readonly tasks: number;
+  readonly usageBytes?: number;
+  readonly limitBytes?: number;
+  readonly anonBytes?: number;
+  readonly fileBytes?: number;
+  readonly shmemBytes?: number;
+  readonly swapBytes?: number;
+  /** The task whose evidence is in `process` (the largest by resident + swap), when one was found. */
+  readonly largestPid?: number;
 }

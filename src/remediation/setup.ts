@@ -127,7 +127,11 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
   const bootTime = o.proc.stat().bootTimeSeconds;
   const actionEnv: Omit<ActionEnv, 'dryRun'> = {
     processes: new LiveProcessControl(o.proc, bootTime, o.kill, o.writeFile, hierarchy === undefined ? undefined : (cg) => o.cgroups.pidsWithin(hierarchy, cg)),
-    cgroups: hierarchy === undefined ? undefined : new LiveCgroupControl(hierarchy, o.files, o.writeFile),
+    cgroups:
+      hierarchy === undefined
+        ? undefined
+        : // v1: the freezer hierarchy next to memory under the same cgroupfs mount (evidence capture freezes cgroup targets).
+          new LiveCgroupControl(hierarchy, o.files, o.writeFile, hierarchy.version === 'v1' ? { v1FreezerRoot: join(o.cgroups.root, 'freezer') } : {}),
     meminfo: () => o.proc.meminfo(),
     writeFile: o.writeFile,
     dropCachesPath: o.proc.path('sys', 'vm', 'drop_caches'),

@@ -3,25 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
 import type { Evidence } from '../../src/evidence/types.js';
 import type { IncidentRecord } from '../../src/incidents/types.js';
-import { memoryLogger } from '../../src/logging/logger.js';
 import type { ActionNotification } from '../../src/notify/events.js';
 import { renderSlackMessage } from '../../src/notify/render/slack.js';
 import { renderText } from '../../src/notify/render/text.js';
-import { CgroupFs } from '../../src/procfs/cgroupfs.js';
-import { ProcessTable } from '../../src/procfs/process-table.js';
-import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
-import { runWithTimeout } from '../../src/agent/system.js';
 import { guardTrigger } from '../../src/remediation/pipeline.js';
-import { createRemediation } from '../../src/remediation/setup.js';
-import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/snapshot.js';
 import { findOnPath } from '../../src/run/backends/systemd.js';
-import { descendants, files, identity, memorySink, proc, removeDir } from '../receiver/harness.js';
+import { descendants, identity, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { realRemediation } from '../support/real-remediation.js';
 import { skipSuite } from '../support/suites.js';
 
 /**
@@ -100,63 +92,17 @@ async function startVictim(cg: TestCgroup, dataFile: string, env: Record<string,
   return { pid, startTime: identity(pid).startTime };
 }
 
-/** The guard's view restricted to this test's processes; memory at 99.5 % while any of them lives. */
-function restrictedReader(): SnapshotReader {
-  const live = new LiveSnapshotReader(proc, new CgroupFs('/sys/fs/cgroup', files), files, { pid: process.pid, ppid: process.ppid }, () => new Date());
-  return {
-    read: (req) => {
-      const s = live.read(req);
-      const entries = s.processes.entries.filter((e) => owned.has(e.pid));
-      const pressure = entries.some((e) => e.state !== 'Z');
-      const memory = pressure ? { ...s.memory, availableBytes: Math.round(s.memory.totalBytes * 0.005), usedRatio: 0.995 } : s.memory;
-      return { ...s, processes: new ProcessTable(entries), memory };
-    },
-  };
-}
-
+/** The real remediation as the guard calls it, seeing only this test's processes (memory at 99.5 % while they live). */
 function setup(evidence: Record<string, unknown>, pySpy: () => string | undefined, killGrace = '2s', dryRun = false) {
-  const dir = mkdtempSync(join(tmpdir(), `${TAG}-state-`));
-  dirs.push(dir);
-  const sink = memorySink();
-  const logger = memoryLogger();
-  const signals: Array<{ pid: number; signal: string }> = [];
-  const guardSignal = (pid: number, signal: string): void => {
-    signals.push({ pid, signal });
-    if (!owned.has(pid)) throw new Error(`test safety: PID ${pid} not started by this test`);
-  };
-  const r = createRemediation({
-    config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { dry_run: dryRun, state_dir: dir, min_victim_size: '1K', kill_grace: killGrace, recovered: { host_used_below: 0.99 }, evidence } }, 'test'),
-    proc,
-    cgroups: new CgroupFs('/sys/fs/cgroup', files),
-    files,
-    self: { pid: process.pid, ppid: process.ppid },
-    host: 'test-host',
-    actionsEnabled: true,
-    now: () => new Date(),
-    monotonic: () => performance.now() / 1000,
-    sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
-    kill: (pid, signal) => {
-      guardSignal(pid, signal);
-      process.kill(pid, signal);
-    },
-    writeFile: (path) => {
-      throw new Error(`unexpected write ${path}`);
-    },
-    sink,
-    logger,
-    registry: new Registry(),
-    snapshots: restrictedReader(),
-    treeFs: new NodeTreeFs(),
-    evidenceIo: {
-      pause: (pid, signal) => {
-        guardSignal(pid, signal);
-        process.kill(pid, signal);
-      },
-      runTool: runWithTimeout,
-      pySpy,
-    },
+  const out = realRemediation({
+    prefix: TAG,
+    remediation: { dry_run: dryRun, kill_grace: killGrace, evidence },
+    mayTouch: (pid) => owned.has(pid),
+    restrictTo: () => owned,
+    evidence: { pySpy },
   });
-  return { r, dir, sink, logger, signals };
+  dirs.push(out.dir);
+  return out;
 }
 
 describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the kill (real processes, v1 cgroup)', () => {

@@ -1,18 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../src/audit/audit-log.js';
-import { parseConfig } from '../../src/config/load.js';
-import { memoryLogger } from '../../src/logging/logger.js';
 import type { ActionNotification } from '../../src/notify/events.js';
-import { CgroupFs } from '../../src/procfs/cgroupfs.js';
-import { ProcessTable } from '../../src/procfs/process-table.js';
 import { guardTrigger } from '../../src/remediation/pipeline.js';
-import { createRemediation } from '../../src/remediation/setup.js';
-import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/snapshot.js';
-import { cleanup, files, identity, memorySink, proc, removeDir, spawnTree, type OwnedTree } from '../receiver/harness.js';
+import { cleanup, identity, removeDir, spawnTree, type OwnedTree } from '../receiver/harness.js';
+import { realRemediation } from '../support/real-remediation.js';
 
 const trees: OwnedTree[] = [];
 const dirs: string[] = [];
@@ -22,54 +14,11 @@ afterAll(() => {
   dirs.forEach(removeDir);
 });
 
-/**
- * The guard's view restricted to processes this test started: host ranking can only ever pick them. Memory
- * reads as 99 % used while any of them is alive, and as it really is once they are gone.
- */
-function restrictedReader(): SnapshotReader {
-  const live = new LiveSnapshotReader(proc, new CgroupFs('/sys/fs/cgroup', files), files, { pid: process.pid, ppid: process.ppid }, () => new Date());
-  return {
-    read: (req) => {
-      const s = live.read(req);
-      const mine = allowed();
-      const entries = s.processes.entries.filter((e) => mine.has(e.pid));
-      const pressure = entries.some((e) => e.state !== 'Z');
-      const memory = pressure ? { ...s.memory, availableBytes: Math.round(s.memory.totalBytes * 0.005), usedRatio: 0.995 } : s.memory;
-      return { ...s, processes: new ProcessTable(entries), memory };
-    },
-  };
-}
-
+/** The real remediation as the guard calls it, seeing only this test's processes (memory at 99.5 % while they live). */
 function setup(remediation: Record<string, unknown>) {
-  const dir = mkdtempSync(join(tmpdir(), 'headroom-guard-'));
-  dirs.push(dir);
-  const killed: number[] = [];
-  const sink = memorySink();
-  const r = createRemediation({
-    config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { state_dir: dir, min_victim_size: '1K', kill_grace: '2s', recovered: { host_used_below: 0.99 }, ...remediation } }, 'test'),
-    proc,
-    cgroups: new CgroupFs('/sys/fs/cgroup', files),
-    files,
-    self: { pid: process.pid, ppid: process.ppid },
-    host: 'test-host',
-    actionsEnabled: true,
-    now: () => new Date(),
-    monotonic: () => performance.now() / 1000,
-    sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
-    kill: (pid, signal) => {
-      killed.push(pid);
-      if (!allowed().has(pid)) throw new Error(`test safety: PID ${pid} not started by this test`);
-      process.kill(pid, signal);
-    },
-    writeFile: (path) => {
-      throw new Error(`unexpected write ${path}`);
-    },
-    sink,
-    logger: memoryLogger(),
-    registry: new Registry(),
-    snapshots: restrictedReader(),
-  });
-  return { r, dir, killed, sink };
+  const out = realRemediation({ prefix: 'headroom-guard', remediation, mayTouch: (pid) => allowed().has(pid), restrictTo: allowed, treeFs: false });
+  dirs.push(out.dir);
+  return out;
 }
 
 describe('the pipeline as the local guard calls it', () => {
@@ -127,12 +76,12 @@ describe('the pipeline as the local guard calls it', () => {
   });
 
   it('global dry run: decides and reports, signals nothing, and marks the incident', async () => {
-    const { r, killed } = setup({ dry_run: true });
+    const { r, signals } = setup({ dry_run: true });
     const t = await spawnTree('headroom-guard-dry');
     trees.push(t);
     const out = await r.pipeline.handle(guardTrigger({ at: new Date() }));
     expect(out).toMatchObject({ kind: 'action', result: 'dry_run', dryRun: true });
-    expect(killed).toEqual([]);
+    expect(signals).toEqual([]);
     expect(t.pids.every((p) => identity(p).alive)).toBe(true);
     const rec = r.incidents.list()[0];
     expect(r.incidents.show(rec?.id ?? '')).toContain('(DRY RUN)');

@@ -28,6 +28,20 @@ export interface ConditionalSuite {
 }
 
 const V1_MEMORY = '/sys/fs/cgroup/memory';
+export const V1_FREEZER = '/sys/fs/cgroup/freezer';
+
+/** Why no cgroup can be created under the v1 freezer hierarchy here (undefined: one can). */
+export function v1FreezerUnavailable(root = V1_FREEZER): string | undefined {
+  if (!existsSync(join(root, 'cgroup.procs'))) return `no cgroup v1 freezer hierarchy at ${root}`;
+  const probe = join(root, `headroom-probe-${process.pid}`);
+  try {
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return undefined;
+  } catch (error) {
+    return `cannot create a cgroup under ${root} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+}
 
 /** Why no cgroup can be created under the v1 memory controller here (undefined: one can). */
 export function v1MemoryUnavailable(root = V1_MEMORY): string | undefined {
@@ -125,6 +139,14 @@ export const CONDITIONAL_SUITES: readonly ConditionalSuite[] = [
     needs: 'root and a writable cgroup v1 memory controller (the victims grow in a hard-limited cgroup)',
     unavailable: asRoot(() => v1MemoryUnavailable()),
     requiredHere: cgroupMemoryMachine,
+  },
+  {
+    id: 'evidence-cgroup-freezer-v1',
+    file: 'test/evidence/evidence-cgroup-real.test.ts',
+    title: 'evidence for a cgroup target, frozen by the kernel before stop_cgroup (real processes, v1 memory + freezer)',
+    needs: 'root, a writable cgroup v1 memory controller and the v1 freezer hierarchy at /sys/fs/cgroup/freezer',
+    unavailable: asRoot(() => v1MemoryUnavailable() ?? v1FreezerUnavailable()),
+    requiredHere: () => cgroupMemoryMachine() && existsSync(join(V1_FREEZER, 'cgroup.procs')),
   },
   {
     id: 'jobs-cgroup-v1',

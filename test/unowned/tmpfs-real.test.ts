@@ -2,23 +2,21 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAuditLog } from '../../src/audit/audit-log.js';
 import { createTmpfsCollector } from '../../src/collectors/tmpfs.js';
 import { CollectorRunner } from '../../src/collectors/runner.js';
 import { parseConfig } from '../../src/config/load.js';
-import { memoryLogger } from '../../src/logging/logger.js';
 import type { RefusalNotification, WarningNotification } from '../../src/notify/events.js';
 import { renderSlackMessage } from '../../src/notify/render/slack.js';
 import { renderText } from '../../src/notify/render/text.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
 import { guardTrigger } from '../../src/remediation/pipeline.js';
-import { createRemediation } from '../../src/remediation/setup.js';
-import { files, memorySink, proc, removeDir } from '../receiver/harness.js';
+import { files, proc, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
 import { killAndWait, spawnUntil } from '../support/processes.js';
+import { realRemediation } from '../support/real-remediation.js';
 import { skipSuite } from '../support/suites.js';
 
 /**
@@ -36,11 +34,10 @@ describe.skipIf(skipSuite('tmpfs-cgroup-v1'))('memory held in tmpfs, inside a ha
   let mnt = '';
   let cg: TestCgroup | undefined;
   let bystander: ChildProcess | undefined;
-  let stateDir = '';
+  const stateDirs: string[] = [];
 
   beforeAll(async () => {
     mnt = mkdtempSync(join(tmpdir(), `${NAME}-`));
-    stateDir = mkdtempSync(join(tmpdir(), `${NAME}-state-`));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=400m', NAME, mnt]);
     cg = createV1Cgroup(NAME, 512 * MiB);
     // The writer fills the tmpfs from inside the cgroup, then exits: its pages stay, charged to the cgroup.
@@ -57,7 +54,7 @@ describe.skipIf(skipSuite('tmpfs-cgroup-v1'))('memory held in tmpfs, inside a ha
       rmdirSync(mnt);
     }
     cg?.remove();
-    if (stateDir !== '') removeDir(stateDir);
+    stateDirs.forEach(removeDir);
   });
 
   it('the cgroup is charged for the files (precondition)', () => {
@@ -81,31 +78,9 @@ describe.skipIf(skipSuite('tmpfs-cgroup-v1'))('memory held in tmpfs, inside a ha
   it('the guard refuses to stop the bystander and names the mount and the file; the warning does too', async () => {
     if (cg === undefined || bystander?.pid === undefined) throw new Error('setup failed');
     const pid = bystander.pid;
-    const killed: number[] = [];
-    const sink = memorySink();
-    const r = createRemediation({
-      config: parseConfig({ remediation: { state_dir: stateDir, min_victim_size: '1M', kill_grace: '1s', recovered: { host_used_below: 0.5 } } }, 'test'),
-      proc,
-      cgroups: new CgroupFs('/sys/fs/cgroup', files),
-      files,
-      self: { pid: process.pid, ppid: process.ppid },
-      host: 'test-host',
-      actionsEnabled: true,
-      now: () => new Date(),
-      monotonic: () => performance.now() / 1000,
-      sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
-      kill: (p) => {
-        killed.push(p);
-        throw new Error(`test safety: nothing may be signalled here (PID ${p})`);
-      },
-      writeFile: (path) => {
-        throw new Error(`unexpected write ${path}`);
-      },
-      sink,
-      logger: memoryLogger(),
-      registry: new Registry(),
-      treeFs: new NodeTreeFs(),
-    });
+    // Nothing may be signalled here (no mayTouch): a signal would throw and be recorded.
+    const { r, dir, sink, signals } = realRemediation({ prefix: NAME, config: {}, remediation: { min_victim_size: '1M', kill_grace: '1s', recovered: { host_used_below: 0.5 } } });
+    stateDirs.push(dir);
     try {
       const out = await r.pipeline.handle(guardTrigger({ at: new Date(), scope: cg.rel }));
       expect(out, JSON.stringify(out)).toMatchObject({ kind: 'refusal', reasonCode: 'not_explained' });
@@ -115,13 +90,13 @@ describe.skipIf(skipSuite('tmpfs-cgroup-v1'))('memory held in tmpfs, inside a ha
       expect(reason).toContain(`The largest stoppable process tree, PID ${pid} (`);
       expect(reason).not.toContain('slab');
       expect(reason).not.toContain('protected');
-      expect(killed).toEqual([]);
+      expect(signals).toEqual([]);
       expect(bystander.exitCode).toBeNull();
 
       const refusal = sink.items.find((n): n is RefusalNotification => n.kind === 'refusal');
       expect(JSON.stringify(renderSlackMessage(refusal as RefusalNotification))).toContain(`${mnt}/spill-0.bin`);
       expect(renderText(refusal as RefusalNotification)).toContain(`${mnt}/spill-0.bin`);
-      const audit = readAuditLog(join(stateDir, 'audit.jsonl'));
+      const audit = readAuditLog(join(dir, 'audit.jsonl'));
       expect(audit.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['refusal:not_explained']);
       expect(audit[0]?.reason).toContain(mnt);
 
