@@ -1,4 +1,5 @@
 import { parseFlatKeyed } from '../procfs/parse/keyed.js';
+import type { CgroupMemoryEvidence } from './types.js';
 
 /**
  * Pure parsers for the evidence files of /proc/PID (text in, values out). /proc/PID/status fields are read by
@@ -70,16 +71,6 @@ export function filterEnviron(raw: Uint8Array | string, allowlist: readonly stri
 /** Targets of /proc/PID/fd/* that are paths of files (not "socket:[…]", "pipe:[…]", "anon_inode:…"). */
 export function isPathTarget(target: string): boolean {
   return target.startsWith('/');
-}
-
-/** What a cgroup's memory files say, for the evidence (pure; absent files and keys stay absent). */
-export interface CgroupMemoryEvidence {
-  readonly usageBytes?: number;
-  readonly limitBytes?: number;
-  readonly anonBytes?: number;
-  readonly fileBytes?: number;
-  readonly shmemBytes?: number;
-  readonly swapBytes?: number;
 }
 
 /**

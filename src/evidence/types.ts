@@ -77,16 +77,20 @@ export interface Evidence {
   readonly python: PythonStacks;
 }
 
-/** A cgroup target's accounting at capture time (memory.current / memory.stat, or v1's usage and total_* stats). */
-export interface CgroupEvidence {
-  readonly path: string;
-  readonly tasks: number;
+/** What a cgroup's memory files say (memory.current / memory.stat, or v1's usage and total_* stats). */
+export interface CgroupMemoryEvidence {
   readonly usageBytes?: number;
   readonly limitBytes?: number;
   readonly anonBytes?: number;
   readonly fileBytes?: number;
   readonly shmemBytes?: number;
   readonly swapBytes?: number;
+}
+
+/** A cgroup target at capture time: its accounting, its task count and its largest task. */
+export interface CgroupEvidence extends CgroupMemoryEvidence {
+  readonly path: string;
+  readonly tasks: number;
   /** The task whose evidence is in `process` (the largest by resident + swap), when one was found. */
   readonly largestPid?: number;
 }

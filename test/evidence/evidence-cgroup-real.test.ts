@@ -7,6 +7,7 @@ import type { CriticalTrigger } from '../../src/remediation/trigger.js';
 import { descendants, identity, removeDir } from '../receiver/harness.js';
 import { createV1Cgroup, type TestCgroup } from '../support/cgroup.js';
 import { realRemediation } from '../support/real-remediation.js';
+import { spawnUntil } from '../support/processes.js';
 import { skipSuite, V1_FREEZER } from '../support/suites.js';
 
 /**
@@ -63,20 +64,10 @@ const JOB = [
 /** Starts the job in the memory cgroup and (when given) the freezer cgroup: the shell moves itself, then execs. */
 async function startJob(cg: TestCgroup, freezerProcs: string | undefined): Promise<number[]> {
   const script = freezerProcs === undefined ? 'echo $$ > "$1" && exec python3 -c "$2"' : 'echo $$ > "$1" && echo $$ > "$3" && exec python3 -c "$2"';
-  const child = spawn('/bin/sh', ['-c', script, 'sh', cg.procsFile, JOB, ...(freezerProcs === undefined ? [] : [freezerProcs])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = await spawnUntil('/bin/sh', ['-c', script, 'sh', cg.procsFile, JOB, ...(freezerProcs === undefined ? [] : [freezerProcs])], 'ready', 30_000, { onSpawn: (p) => owned.add(p) });
   children.push(child);
   const pid = child.pid;
   if (pid === undefined) throw new Error('spawn failed');
-  owned.add(pid);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('job did not start')), 30_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      if (b.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
   const pids = descendants(pid);
   for (const p of pids) owned.add(p);
   return pids;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { findOnPath } from '../../src/run/backends/systemd.js';
 import { descendants, identity, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
 import { realRemediation } from '../support/real-remediation.js';
+import { spawnUntil } from '../support/processes.js';
 import { skipSuite } from '../support/suites.js';
 
 /**
@@ -74,20 +75,10 @@ function victimScript(ignoreTerm: boolean): string {
 
 async function startVictim(cg: TestCgroup, dataFile: string, env: Record<string, string>, ignoreTerm: boolean): Promise<{ pid: number; startTime: string }> {
   const [sh, args] = inCgroup(cg.procsFile, ['python3', '-c', victimScript(ignoreTerm), dataFile]);
-  const child = spawn(sh, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
+  const child = await spawnUntil(sh, args, 'ready', 20_000, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, onSpawn: (p) => owned.add(p) });
   children.push(child);
   const pid = child.pid;
   if (pid === undefined) throw new Error('spawn failed');
-  owned.add(pid);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('victim did not start')), 20_000);
-    child.stdout?.on('data', (b: Buffer) => {
-      if (b.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
   for (const p of descendants(pid)) owned.add(p);
   return { pid, startTime: identity(pid).startTime };
 }

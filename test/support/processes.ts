@@ -1,9 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
-/** Spawns a child and resolves once it printed `marker` on stdout (bounded by timeoutMs). */
-export function spawnUntil(file: string, args: readonly string[], marker: string, timeoutMs = 20_000): Promise<ChildProcess> {
+/**
+ * Spawns a child and resolves once it printed `marker` on stdout (bounded by timeoutMs; killed by its PID on
+ * timeout). `env` replaces the environment; `onSpawn` learns the PID at once (to clean up whatever it forks).
+ */
+export function spawnUntil(
+  file: string,
+  args: readonly string[],
+  marker: string,
+  timeoutMs = 20_000,
+  o: { readonly env?: NodeJS.ProcessEnv; readonly onSpawn?: (pid: number) => void } = {},
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(o.env !== undefined ? { env: o.env } : {}) });
+    if (child.pid !== undefined) o.onSpawn?.(child.pid);
     let out = '';
     let err = '';
     const timer = setTimeout(() => {

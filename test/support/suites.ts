@@ -33,19 +33,17 @@ export const V1_FREEZER = '/sys/fs/cgroup/freezer';
 /** Why no cgroup can be created under the v1 freezer hierarchy here (undefined: one can). */
 export function v1FreezerUnavailable(root = V1_FREEZER): string | undefined {
   if (!existsSync(join(root, 'cgroup.procs'))) return `no cgroup v1 freezer hierarchy at ${root}`;
-  const probe = join(root, `headroom-probe-${process.pid}`);
-  try {
-    mkdirSync(probe);
-    rmdirSync(probe);
-    return undefined;
-  } catch (error) {
-    return `cannot create a cgroup under ${root} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
-  }
+  return cannotCreateCgroup(root);
 }
 
 /** Why no cgroup can be created under the v1 memory controller here (undefined: one can). */
 export function v1MemoryUnavailable(root = V1_MEMORY): string | undefined {
   if (!existsSync(join(root, 'memory.limit_in_bytes'))) return `no cgroup v1 memory controller at ${root}`;
+  return cannotCreateCgroup(root);
+}
+
+/** Why no cgroup can be made under this hierarchy's root (a probe directory made and removed), or undefined. */
+function cannotCreateCgroup(root: string): string | undefined {
   const probe = join(root, `headroom-probe-${process.pid}`);
   try {
     mkdirSync(probe);
