@@ -199,9 +199,22 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     expect(t.stderr).toMatch(/did not stop within the 2 s grace period: sending SIGKILL/);
   });
 
-  it('the actions on cgroup v2: cgroup.kill stops a whole cgroup; memory.high slows a grower', async () => {
-    const out = JSON.parse(await g().ok(`node ${GUEST_DIR}/actions.mjs`, { timeoutMs: 120_000 })) as {
+  it('the actions on cgroup v2: cgroup.kill stops a whole cgroup; memory.high slows a grower; cgroup.freeze holds a cgroup target for its evidence', async () => {
+    const out = JSON.parse(await g().ok(`node ${GUEST_DIR}/actions.mjs`, { timeoutMs: 180_000 })) as {
       stopCgroup: { before: number[]; result: string; after: number[]; stillAlive: number[] };
+      freeze: {
+        pids: number[];
+        frozenAtHandover: boolean;
+        frozen: string;
+        frozenPids: number;
+        cgroup: { tasks: number; usageBytes: number; anonBytes: number; largestPid: number };
+        processPid: number;
+        children: number[];
+        result: string;
+        after: number[];
+        stillAlive: number[];
+        freezeFile: string;
+      };
       throttle: { result: string; highValue: number; growthBeforePerS: number; currentAtThrottle: number; currentAfter: number[]; highEventsBefore: number; highEventsAfter: number };
       cleanup?: string;
     };
@@ -217,6 +230,22 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     // Unthrottled it grew ~40 MiB/s; after memory.high its charge stays at the line instead of growing on.
     expect(th.growthBeforePerS).toBeGreaterThan(15 * MiB);
     expect(th.currentAfter[1]).toBeLessThanOrEqual(th.highValue + 8 * MiB);
+    // Evidence for a cgroup target on a real v2 kernel: frozen by cgroup.freeze (still frozen when the action
+    // starts), the cgroup's charge and its largest task (the 60 MiB parent, the 20 MiB child as its child),
+    // then stop_cgroup empties it and the cgroup is thawed.
+    const fz = out.freeze;
+    expect(fz.pids).toHaveLength(2);
+    expect(fz.frozen).toBe('cgroup_v2_freeze');
+    expect(fz.frozenAtHandover).toBe(true);
+    expect(fz.frozenPids).toBe(2);
+    expect(fz.cgroup.tasks).toBe(2);
+    expect(fz.cgroup.anonBytes).toBeGreaterThanOrEqual(75 * MiB);
+    expect(fz.cgroup.largestPid).toBe(fz.processPid);
+    expect(fz.children).toHaveLength(1);
+    expect(fz.result).toBe('success');
+    expect(fz.after).toEqual([]);
+    expect(fz.stillAlive).toEqual([]);
+    expect(fz.freezeFile).toBe('0');
     expect(out.cleanup).toBeUndefined();
   });
 

@@ -14,6 +14,8 @@ const { LiveProcessControl } = await import(`${dist}/actions/process-control.js`
 const { LiveCgroupControl } = await import(`${dist}/actions/cgroup-control.js`);
 const { stopCgroup } = await import(`${dist}/actions/stop-cgroup.js`);
 const { throttle } = await import(`${dist}/actions/throttle.js`);
+const { captureBeforeAction } = await import(`${dist}/evidence/capture.js`);
+const { NodeTreeFs } = await import(`${dist}/procfs/tree-fs.js`);
 
 const root = '/sys/fs/cgroup';
 const base = 'headroom-machine.slice';
@@ -88,16 +90,50 @@ try {
     swapAfter: Number(read(thrRel, 'memory.swap.current')),
   };
   writeFileSync(join(root, thrRel, 'cgroup.kill'), '1');
+
+  // 3. evidence before stop_cgroup: the kernel's cgroup.freeze holds the whole cgroup while it is read, the
+  //    cgroup is still frozen when capture hands over to the action, and stop_cgroup + thaw leave nothing.
+  const frzRel = `${base}/freeze-test`;
+  makeCgroup(frzRel);
+  startIn(frzRel, ['python3', '-c', 'import os, time\nif os.fork() == 0:\n    b = bytearray(20 << 20)\n    for i in range(0, len(b), 4096): b[i] = 1\n    time.sleep(300)\nc = bytearray(60 << 20)\nfor i in range(0, len(c), 4096): c[i] = 1\ntime.sleep(300)']);
+  await sleep(3000);
+  const fpids = procs(frzRel);
+  const fplan = { kind: 'plan', action: 'stop_cgroup', target: { kind: 'cgroup', path: `/${frzRel}`, pids: fpids }, reason: 'machine test', targetBytes: 0 };
+  const deps = {
+    read: { procRoot: '/proc', files, fs: new NodeTreeFs(), userName: (uid) => `uid ${uid}` },
+    pause: (pid, sig) => process.kill(pid, sig),
+    runTool: async () => ({ timedOut: false, code: 1, stdout: '', error: 'not used' }),
+    pySpy: () => undefined,
+    monotonic: () => performance.now() / 1000,
+    now: () => new Date(),
+  };
+  const settings = { enabled: true, budgetMs: 2000, pySpy: false, envAllowlist: [], pssMaxResidentBytes: 0, maxFds: 64, maxFiles: 5, maxChildren: 8, maxStackChars: 1000 };
+  const session = await captureBeforeAction(deps, settings, fplan, env, { stalling: false });
+  const frozenAtHandover = /^frozen 1$/m.test(read(frzRel, 'cgroup.events'));
+  const freport = await stopCgroup.run(fplan, session.env);
+  session.release();
+  await sleep(200);
+  const ev = session.evidence ?? {};
+  out.freeze = {
+    pids: fpids, frozenAtHandover, frozen: ev.frozen, frozenPids: ev.frozenPids, spentMs: ev.spentMs,
+    cgroup: ev.cgroup, processPid: ev.process?.pid, children: (ev.process?.children ?? []).map((c) => c.pid),
+    result: freport.result, after: procs(frzRel), stillAlive: fpids.filter(alive),
+    freezeFile: read(frzRel, 'cgroup.freeze'), notCaptured: ev.notCaptured,
+  };
 } finally {
   // Whatever the checks left: every process of the test cgroups (this script's own), by cgroup.kill.
-  for (const rel of [`${base}/kill-test`, `${base}/throttle-test`]) {
+  for (const rel of [`${base}/kill-test`, `${base}/throttle-test`, `${base}/freeze-test`]) {
     try { if (existsSync(join(root, rel))) writeFileSync(join(root, rel, 'cgroup.kill'), '1'); } catch (e) { out.cleanup = String(e); }
   }
   // A killed grower with half a GiB in swap takes a while to exit: wait (bounded) until the cgroups are empty.
-  for (const rel of [`${base}/kill-test`, `${base}/throttle-test`, base]) {
+  for (const rel of [`${base}/kill-test`, `${base}/throttle-test`, `${base}/freeze-test`, base]) {
     for (let i = 0; ; i++) {
       try {
-        if (existsSync(join(root, rel))) rmdirSync(join(root, rel));
+        if (existsSync(join(root, rel))) {
+          // A cgroup left frozen (a failed check) must be thawed for its killed tasks to exit.
+          if (existsSync(join(root, rel, 'cgroup.freeze'))) writeFileSync(join(root, rel, 'cgroup.freeze'), '0');
+          rmdirSync(join(root, rel));
+        }
         break;
       } catch (e) {
         if (i >= 100) { out.cleanup = String(e); break; }
