@@ -185,7 +185,10 @@ describe('docker-compose.yml: the agent can receive Alertmanager webhooks', () =
     }
     expect(logs).not.toContain('remediation actions are DISABLED');
     // The decisions went to the state volume; warnings never act.
-    for (let i = 0; i < 600 && readAuditLog(join(stateDir, 'audit.jsonl')).filter((e) => e.event === 'notified').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    // Audit lines are written in batches: wait (bounded) for all six, the two decisions and the four refusals.
+    const settled = (a: ReturnType<typeof readAuditLog>): boolean =>
+      a.filter((e) => e.event === 'notified').length >= 2 && a.filter((e) => e.event === 'rejected' && e.reasonCode === 'unauthenticated').length >= 4;
+    for (let i = 0; i < 600 && !settled(readAuditLog(join(stateDir, 'audit.jsonl'))); i++) await new Promise((r) => setTimeout(r, 50));
     const audit = readAuditLog(join(stateDir, 'audit.jsonl'));
     expect(audit.filter((e) => e.event === 'rejected' && e.reasonCode === 'unauthenticated')).toHaveLength(4);
     expect(audit.filter((e) => e.event === 'action')).toEqual([]);
