@@ -48,7 +48,7 @@ export function renderMemoryChart(input: ChartInput): string {
   const t0 = times.length > 0 ? Math.min(...times) : 0;
   const t1 = times.length > 0 ? Math.max(...times, t0 + 1000) : 1000;
   const maxBytes = Math.max(1, ...input.host.map((p) => p.totalBytes), ...(input.victim?.series.map((p) => p.value) ?? []));
-  const unit = [...UNITS].reverse().find((u) => maxBytes >= u.size) ?? (UNITS[0] as (typeof UNITS)[number]);
+  const unit = [...UNITS].reverse().find((u) => maxBytes >= u.size) ?? { name: 'B', size: 1 };
   const yStep = niceStep(maxBytes / unit.size, 5) * unit.size;
   const yMax = Math.ceil(maxBytes / yStep) * yStep;
   const x = (ms: number): number => M.left + ((ms - t0) / (t1 - t0)) * pw;

@@ -187,7 +187,7 @@ export function warningGrowth(host: readonly HostPoint[], trees: readonly Pick<T
   }
   if (best === undefined) return undefined;
   const includesSwap = h.swapTotalBytes !== undefined && h.swapTotalBytes > 0 && h.swapUsedBytes !== undefined;
-  const headroomBytes = h.availableBytes + (includesSwap ? Math.max(0, (h.swapTotalBytes as number) - (h.swapUsedBytes as number)) : 0);
+  const headroomBytes = h.availableBytes + (includesSwap ? Math.max(0, (h.swapTotalBytes) - (h.swapUsedBytes)) : 0);
   return { pid: best.tree.pid, comm: best.tree.comm, bytesPerSecond: best.rate.bytesPerSecond, overSeconds: best.rate.overSeconds, exhaustionSeconds: headroomBytes / best.rate.bytesPerSecond, includesSwap, headroomBytes };
 }
 
