@@ -1,4 +1,8 @@
 import type { IncidentGrowth, GrowthMoment } from '../incidents/types.js';
+import type { TreeGrowth } from '../notify/events.js';
+import type { GrowthSource, VictimIdentity } from '../remediation/growth-source.js';
+
+export type { GrowthSource, VictimIdentity } from '../remediation/growth-source.js';
 import { renderMemoryChart, type ChartInput } from './chart.js';
 import { slopePerSecond, type HostPoint, type SeriesPoint, type ShortHistory, type TreeView } from './history.js';
 
@@ -85,14 +89,6 @@ function treeAt(series: readonly SeriesPoint[], atMs: number, withinMs: number):
   return best !== undefined && atMs - best.atMs <= withinMs ? best.value : undefined;
 }
 
-/** Which history tree is the victim: its root (pid and start time), else a tree rooted at one of its processes. */
-export interface VictimIdentity {
-  readonly pid: number;
-  /** Epoch seconds with two decimals, as in the plan (startTimeLabel). */
-  readonly startTime: string;
-  readonly tree?: ReadonlyArray<{ readonly pid: number; readonly startTime: string }>;
-}
-
 function sameProcess(t: { pid: number; startTimeSeconds: number }, v: { pid: number; startTime: string }): boolean {
   return t.pid === v.pid && Math.abs(t.startTimeSeconds - Number(v.startTime)) < 0.02;
 }
@@ -161,16 +157,7 @@ export function incidentGrowth(input: GrowthInput): IncidentGrowth {
 }
 
 /** What a warning can say about growth: the fastest-growing tree and the time to exhaustion at its rate. */
-export interface WarningGrowth {
-  readonly pid: number;
-  readonly comm: string;
-  readonly bytesPerSecond: number;
-  readonly overSeconds: number;
-  /** Seconds until available memory (+ free swap when `includesSwap`) is used up at this rate. */
-  readonly exhaustionSeconds: number;
-  readonly includesSwap: boolean;
-  readonly headroomBytes: number;
-}
+export type WarningGrowth = TreeGrowth;
 
 /**
  * The tree growing fastest now and the predicted time to exhaustion of MemAvailable plus free swap at its
@@ -189,12 +176,6 @@ export function warningGrowth(host: readonly HostPoint[], trees: readonly Pick<T
   const includesSwap = h.swapTotalBytes !== undefined && h.swapTotalBytes > 0 && h.swapUsedBytes !== undefined;
   const headroomBytes = h.availableBytes + (includesSwap ? Math.max(0, (h.swapTotalBytes) - (h.swapUsedBytes)) : 0);
   return { pid: best.tree.pid, comm: best.tree.comm, bytesPerSecond: best.rate.bytesPerSecond, overSeconds: best.rate.overSeconds, exhaustionSeconds: headroomBytes / best.rate.bytesPerSecond, includesSwap, headroomBytes };
-}
-
-/** The history as the incident and warning paths see it (wired by the agent). */
-export interface GrowthSource {
-  incident(victim: VictimIdentity | undefined, times: { readonly firstWarningMs?: number; readonly criticalMs: number; readonly actionMs: number }): { readonly growth: IncidentGrowth; readonly chartSvg?: string };
-  warning(nowMs: number): WarningGrowth | undefined;
 }
 
 /** A GrowthSource over a ShortHistory; `startedAtMs` is the agent's start (for "no history" sentences). */
