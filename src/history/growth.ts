@@ -93,18 +93,29 @@ function sameProcess(t: { pid: number; startTimeSeconds: number }, v: { pid: num
   return t.pid === v.pid && Math.abs(t.startTimeSeconds - Number(v.startTime)) < 0.02;
 }
 
-export function findVictimTree(trees: readonly TreeView[], victim: VictimIdentity): TreeView | undefined {
+/**
+ * The victim's series in the history: the tree rooted at the victim; else one rooted at one of its processes;
+ * else the job tree it belongs to (rooted at its nearest sampled ancestor: the policy descended into a child
+ * holding most of the job), marked `containing`.
+ */
+export function findVictimTree(trees: readonly TreeView[], victim: VictimIdentity): (TreeView & { readonly containing?: true }) | undefined {
   const root = trees.find((t) => sameProcess(t, victim));
   if (root) return root;
   const members = victim.tree ?? [];
-  return trees.find((t) => members.some((m) => sameProcess(t, m)));
+  const member = trees.find((t) => members.some((m) => sameProcess(t, m)));
+  if (member) return member;
+  for (const a of victim.ancestors ?? []) {
+    const job = trees.find((t) => sameProcess(t, a));
+    if (job) return { ...job, containing: true };
+  }
+  return undefined;
 }
 
 export interface GrowthInput {
   /** The whole host history (oldest first). */
   readonly host: readonly HostPoint[];
   /** The victim's tree as the history knows it (undefined: not among the top trees sampled). */
-  readonly tree?: Pick<TreeView, 'pid' | 'comm' | 'series'>;
+  readonly tree?: Pick<TreeView, 'pid' | 'comm' | 'series'> & { readonly containing?: true };
   /** The moments of the timeline (epoch ms). */
   readonly firstWarningMs?: number;
   readonly criticalMs: number;
@@ -146,7 +157,7 @@ export function incidentGrowth(input: GrowthInput): IncidentGrowth {
   const firstSeries = series[0];
   return {
     historyFrom: new Date(Math.min(firstHost?.atMs ?? Infinity, firstSeries?.atMs ?? Infinity)).toISOString(),
-    ...(input.tree ? { tree: { pid: input.tree.pid, comm: input.tree.comm, samples: series.length } } : { treeMissing: 'the victim was not among the largest trees the history sampled' }),
+    ...(input.tree ? { tree: { pid: input.tree.pid, comm: input.tree.comm, samples: series.length, ...(input.tree.containing ? { containsVictim: true } : {}) } } : { treeMissing: 'the victim was not among the largest trees the history sampled' }),
     ...(onset ? { began: { ...moment(onset.atMs), treeBytes: onset.bytes }, beganBeforeHistory: onset.beforeHistory } : {}),
     ...(rate ? { rateBytesPerSecond: rate.bytesPerSecond, rateOverSeconds: rate.overSeconds } : {}),
     ...(input.firstWarningMs !== undefined ? { firstWarning: moment(input.firstWarningMs) } : {}),

@@ -30,7 +30,9 @@ export function growthSentence(g: IncidentGrowth): string | undefined {
 export function renderGrowthSection(g: IncidentGrowth, chartLink?: string): string[] {
   const lines: string[] = ['## Growth', ''];
   if (g.noHistory !== undefined) return [...lines, `${cell(g.noHistory)}.`, ''];
-  const who = g.tree ? `PID ${g.tree.pid} (${cell(g.tree.comm)}), ${g.tree.samples} sample${g.tree.samples === 1 ? '' : 's'}` : (g.treeMissing ?? 'the victim has no series');
+  const who = g.tree
+    ? `${g.tree.containsVictim ? 'the job tree containing the victim, ' : ''}PID ${g.tree.pid} (${cell(g.tree.comm)}), ${g.tree.samples} sample${g.tree.samples === 1 ? '' : 's'}`
+    : (g.treeMissing ?? 'the victim has no series');
   lines.push(`From the agent's in-memory history (since ${g.historyFrom ? time(g.historyFrom) : '—'}): ${who}.`, '');
   if (g.rateBytesPerSecond !== undefined && g.rateOverSeconds !== undefined) {
     lines.push(`**Rate**: ${formatRate(g.rateBytesPerSecond)} (least squares over the last ${formatDuration(g.rateOverSeconds * 1000)} before the action).  `);

@@ -92,7 +92,7 @@ export interface IncidentGrowth {
   /** The oldest sample the history held. */
   readonly historyFrom?: string;
   /** The victim's tree as the history sampled it. */
-  readonly tree?: { readonly pid: number; readonly comm: string; readonly samples: number };
+  readonly tree?: { readonly pid: number; readonly comm: string; readonly samples: number; readonly containsVictim?: boolean };
   /** Why the victim has no series (it was not among the largest trees sampled). */
   readonly treeMissing?: string;
   /** Onset of sustained growth; absent when the series shows no growth. */

@@ -7,6 +7,8 @@ export interface VictimIdentity {
   /** Epoch seconds with two decimals, as in the plan (startTimeLabel). */
   readonly startTime: string;
   readonly tree?: ReadonlyArray<{ readonly pid: number; readonly startTime: string }>;
+  /** Its ancestors, nearest first (the history's job tree may be one of them when the policy descended into a child). */
+  readonly ancestors?: ReadonlyArray<{ readonly pid: number; readonly startTime: string }>;
 }
 
 /**

@@ -131,6 +131,12 @@ describe('findVictimTree', () => {
     expect(findVictimTree(trees, { pid: 10, startTime: '1000.50' })?.pid).toBe(10);
     expect(findVictimTree(trees, { pid: 10, startTime: '1001.50' })).toBeUndefined(); // PID reused
     expect(findVictimTree(trees, { pid: 5, startTime: '1.00', tree: [{ pid: 20, startTime: '2000.25' }] })?.pid).toBe(20);
+    // the policy descended into a child of a sampled job tree: the job's series, marked as containing the victim
+    const job = findVictimTree(trees, { pid: 6, startTime: '1.00', ancestors: [{ pid: 3, startTime: '3.00' }, { pid: 10, startTime: '1000.50' }] });
+    expect(job).toMatchObject({ pid: 10, containing: true });
+    const g = incidentGrowth({ host: hostPoints(2, 1000, () => GiB), ...(job ? { tree: job } : {}), criticalMs: T0 + 1000, actionMs: T0 + 1000 });
+    expect(g.tree).toEqual({ pid: 10, comm: 'c', samples: 0, containsVictim: true });
+    expect(renderGrowthSection(g).join('\n')).toContain('the job tree containing the victim, PID 10');
   });
 });
 
