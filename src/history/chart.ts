@@ -74,7 +74,8 @@ export function renderMemoryChart(input: ChartInput): string {
     out.push(`<line x1="${xx}" y1="${M.top + ph}" x2="${xx}" y2="${M.top + ph + 4}" stroke="#333"/>`);
     out.push(`<text x="${xx}" y="${M.top + ph + 16}" text-anchor="middle">${hhmmss(t)}</text>`);
   }
-  out.push(`<text x="${num(M.left + pw / 2)}" y="${h - 24}" text-anchor="middle">time (UTC)</text>`);
+  const day = times.length > 0 ? new Date(t0).toISOString().slice(0, 10) : '';
+  out.push(`<text x="${num(M.left + pw / 2)}" y="${h - 24}" text-anchor="middle">time (UTC${day ? `, ${day}` : ''})</text>`);
   out.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${M.top + ph}" stroke="#333"/>`);
   out.push(`<line x1="${M.left}" y1="${M.top + ph}" x2="${M.left + pw}" y2="${M.top + ph}" stroke="#333"/>`);
   const path = (pts: ReadonlyArray<{ atMs: number; v: number }>): string => pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${num(x(p.atMs))},${num(y(p.v))}`).join(' ');

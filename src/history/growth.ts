@@ -14,7 +14,7 @@ import { slopePerSecond, type HostPoint, type SeriesPoint, type ShortHistory, ty
  * Definitions (docs/guard.md "Growth"):
  *  - Onset of growth: the earliest sample after which the tree never again held less than its value there
  *    minus a tolerance (5 % of the tree's last value) — moved on to the last sample of a plateau that follows
- *    it (samples within the tolerance of it) — provided the tree grew from there by at least 10 % of its
+ *    it (samples within 5 % of its value or 1 % of the last value, whichever is larger) — provided the tree grew from there by at least 10 % of its
  *    last value. When that sample is the first one of the history, growth began at or before the history
  *    starts (`beganBeforeHistory`): the real onset is not known and is not invented.
  *  - Rate: the least-squares slope of the tree's resident bytes over the last `rateWindowMs` (5 min) before
@@ -55,9 +55,11 @@ export function growthOnset(series: readonly SeriesPoint[], options: GrowthOptio
   for (let i = 0; i < series.length - 1; i++) {
     const p = series[i] as SeriesPoint;
     if ((after[i] as number) < p.value - tol) continue;
-    // The last sample of a plateau before the rise: step over following samples within the tolerance.
+    // The last sample of a plateau before the rise: step over following samples close to it (5 % of its value
+    // or 1 % of the last value, whichever is larger) that are themselves never undercut.
+    const flat = Math.max(0.05 * p.value, 0.01 * last.value);
     let j = i;
-    while (j + 1 < series.length - 1 && Math.abs((series[j + 1] as SeriesPoint).value - p.value) <= tol && (after[j + 1] as number) >= (series[j + 1] as SeriesPoint).value - tol) j++;
+    while (j + 1 < series.length - 1 && Math.abs((series[j + 1] as SeriesPoint).value - p.value) <= flat && (after[j + 1] as number) >= (series[j + 1] as SeriesPoint).value - tol) j++;
     const q = series[j] as SeriesPoint;
     if (last.value - q.value < options.minGrowth * last.value) return undefined;
     return { atMs: q.atMs, bytes: q.value, beforeHistory: j === 0 };

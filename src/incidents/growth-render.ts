@@ -43,7 +43,7 @@ export function renderGrowthSection(g: IncidentGrowth, chartLink?: string): stri
     lines.push(
       g.beganBeforeHistory
         ? `**Growth began**: at or before ${time(g.began.at)}, the first sample of the history (${tree(g.began)}); earlier is not known.`
-        : `**Growth began**: ${time(g.began.at)} at ${tree(g.began)} (the start of sustained growth: the tree never fell back below it by more than 5 %).`,
+        : `**Growth began**: ${time(g.began.at)} at ${tree(g.began)} (the start of sustained growth: the tree never fell back below it by more than 5 % of its size at the action).`,
     );
   } else {
     lines.push('**Growth began**: the history shows no sustained growth (less than 10 % since its lowest point).');

@@ -41,6 +41,12 @@ describe('growthOnset (start of sustained growth)', () => {
     expect(growthOnset(series([1000 * MiB]))).toBeUndefined();
     expect(growthOnset([])).toBeUndefined();
   });
+
+  it('ends the plateau where the rise starts, even when each step is small against the last value', () => {
+    // 2 GiB flat for 20 samples, then +1.2 GiB per sample up to ~50 GiB: growth began at the plateau's end
+    const s = series(Array.from({ length: 61 }, (_, i) => 2 * GiB + Math.max(0, i - 20) * 1200 * MiB));
+    expect(growthOnset(s)).toEqual({ atMs: T0 + 20 * 15_000, bytes: 2 * GiB, beforeHistory: false });
+  });
 });
 
 describe('recentRate', () => {
@@ -161,7 +167,7 @@ describe('renderMemoryChart', () => {
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('&lt;script&gt;&amp;&quot;x');
     expect(svg).toContain('memory (GiB)');
-    expect(svg).toContain('time (UTC)');
+    expect(svg).toContain('time (UTC, 2026-01-05)');
     expect(svg).toContain('>10:01:00<');
     expect(svg).toContain('first warning');
   });
