@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../../src/agent/agent.js';
 import { parseConfig } from '../../src/config/load.js';
+import { DEFAULT_KERNEL_UNITS } from '../../src/procfs/procfs.js';
 import { historyGrowthSource } from '../../src/history/growth.js';
 import { ShortHistory } from '../../src/history/history.js';
 import { sampleHost, sampleTrees } from '../../src/history/sampler.js';
@@ -55,13 +57,12 @@ afterAll(async () => {
 
 /**
  * Forks away from its parent (reparented to PID 1, so it heads its own job tree as a user's job does under a
- * login shell, not a subtree of this test runner), says its PID, grows 4 MiB every 200 ms (about 20 MiB/s)
+ * login shell, not a subtree of this test runner), grows 4 MiB every 200 ms (about 20 MiB/s)
  * for 16 s (≈ 320 MiB), says "ready" after 12 s, then holds. It stays in the cgroup (fork inherits it).
  */
 const GROWER = [
   'import os, sys, time',
   'if os.fork() > 0: os._exit(0)',
-  'print("pid", os.getpid(), flush=True)',
   'chunks = []',
   'for step in range(80):',
   '    c = bytearray(4 << 20)',
@@ -85,6 +86,28 @@ function restrictedReader(): SnapshotReader {
   };
 }
 
+/** Starts GROWER in the cgroup; resolves with its PID (after the fork) once it says "ready". */
+async function startGrower(cg: TestCgroup, script = GROWER): Promise<number> {
+  const [sh, args] = inCgroup(cg.procsFile, ['python3', '-c', script]);
+  const child = spawn(sh, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  owned.add(child.pid as number);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('grower did not become ready')), 60_000);
+    child.stdout?.on('data', (b: Buffer) => {
+      if (b.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  // The forked grower is the one process in its cgroup (the first one exited right after the fork).
+  const procs = readFileSync(cg.procsFile, 'utf8').trim().split('\n').filter((l) => l !== '').map(Number);
+  for (const p of procs) owned.add(p);
+  expect(procs).toHaveLength(1);
+  return procs[0] as number;
+}
+
 const xmlRoot = (file: string): string =>
   execFileSync('python3', ['-c', 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); print(r.tag, r.get("width"), r.get("height"))', file], { encoding: 'utf8' }).trim();
 
@@ -100,25 +123,7 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
     sampleTrees(history, samplerIo);
     timers.push(setInterval(() => sampleHost(history, samplerIo), 200), setInterval(() => sampleTrees(history, samplerIo), 1000));
 
-    const [sh, args] = inCgroup(cg.procsFile, ['python3', '-c', GROWER]);
-    const child = spawn(sh, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
-    owned.add(child.pid as number);
-    let pid = 0;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('grower did not become ready')), 60_000);
-      child.stdout?.on('data', (b: Buffer) => {
-        const said = /pid (\d+)/.exec(b.toString());
-        if (said) {
-          pid = Number(said[1]);
-          owned.add(pid);
-        }
-        if (b.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    const pid = await startGrower(cg);
     expect(pid).toBeGreaterThan(0);
     for (const p of descendants(pid)) owned.add(p);
 
@@ -202,4 +207,65 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
       r.close();
     }
   }, 120_000);
+
+  it('the agent wires it: its guard (watching the cgroup) stops the grower, the report has Growth, the chart is served', async () => {
+    const cg = createV1Cgroup(`${TAG}-agent`, 256 * MiB);
+    cgroups.push(cg);
+    const dir = mkdtempSync(join(tmpdir(), `${TAG}-agent-`));
+    dirs.push(dir);
+    // Grows 4 MiB every 200 ms without stopping: past 80 % of the 256 MiB limit after about 10 s.
+    const endless = GROWER.replace('for step in range(80):', 'for step in range(1000):').replace('if step == 60:', 'if step == 5:');
+    const config = parseConfig(
+      {
+        agent: { listen: '127.0.0.1:0' },
+        page: { history: { host_interval: '200ms', tree_interval: '1s', top_k: 500 } },
+        guard: { enabled: true, watch_cgroup: cg.rel, available_below: 0.2, harden_self: false },
+        remediation: { state_dir: dir, min_victim_size: '1M', kill_grace: '2s', recovered: { cgroup_used_below: 0.7 }, evidence: { enabled: false }, protect_sshd: { enabled: false } },
+      },
+      'test',
+    );
+    const logger = memoryLogger();
+    const agent = await startAgent(
+      config,
+      {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: {},
+        logger,
+        now: () => new Date(),
+        monotonic: () => performance.now() / 1000,
+        pid: process.pid,
+        ppid: process.ppid,
+        version: 'test',
+        stopSignal: new Promise<NodeJS.Signals>(() => undefined),
+        hostFacts: () => Promise.resolve({ hostname: 'test-host' }),
+      },
+      DEFAULT_KERNEL_UNITS,
+    );
+    try {
+      const pid = await startGrower(cg, endless);
+      let rec: IncidentRecord | undefined;
+      for (let i = 0; i < 300 && rec === undefined; i++) {
+        await new Promise((res) => setTimeout(res, 200));
+        rec = agent.remediation?.incidents.list().find((x) => x.target.process?.pid === pid);
+      }
+      expect(rec, JSON.stringify(logger.lines.slice(-5))).toBeDefined();
+      expect(identity(pid).alive).toBe(false);
+      const g = (rec as IncidentRecord).growth;
+      expect(g?.tree?.pid).toBe(pid);
+      expect(g?.rateBytesPerSecond).toBeGreaterThan(5 * MiB);
+      console.log(`growth through the agent: ${((g?.rateBytesPerSecond ?? 0) / MiB).toFixed(1)} MiB/s over ${g?.rateOverSeconds} s, ${g?.tree?.samples} samples; chart ${g?.chart}`);
+      const id = (rec as IncidentRecord).id;
+      const md = readFileSync(join(dir, 'incidents', `${id}.md`), 'utf8');
+      expect(md).toContain('## Growth');
+      const svg = await fetch(`${agent.url}/incidents/${id}.svg`);
+      expect(svg.status).toBe(200);
+      expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+      expect(xmlRoot(join(dir, 'incidents', `${id}.svg`))).toBe('{http://www.w3.org/2000/svg}svg 760 320');
+      const page = await (await fetch(`${agent.url}/incidents/${id}`)).text();
+      expect(page).toContain('<section id="growth"><h2>Growth</h2>');
+    } finally {
+      await agent.close();
+    }
+  }, 180_000);
 });
