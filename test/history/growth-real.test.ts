@@ -213,8 +213,9 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
     cgroups.push(cg);
     const dir = mkdtempSync(join(tmpdir(), `${TAG}-agent-`));
     dirs.push(dir);
-    // Grows 4 MiB every 200 ms without stopping: past 80 % of the 256 MiB limit after about 10 s.
-    const endless = GROWER.replace('for step in range(80):', 'for step in range(1000):').replace('if step == 60:', 'if step == 5:');
+    // Grows 2 MiB every 200 ms without stopping: past 80 % of the 256 MiB limit after about 20 s (longer on a
+    // loaded machine), so the history's 1 s tree samples span more than the rate's 10 s minimum by then.
+    const endless = GROWER.replace('for step in range(80):', 'for step in range(1000):').replace('bytearray(4 << 20)', 'bytearray(2 << 20)').replace('if step == 60:', 'if step == 5:');
     const config = parseConfig(
       {
         agent: { listen: '127.0.0.1:0' },
@@ -245,7 +246,7 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
     try {
       const pid = await startGrower(cg, endless);
       let rec: IncidentRecord | undefined;
-      for (let i = 0; i < 300 && rec === undefined; i++) {
+      for (let i = 0; i < 600 && rec === undefined; i++) {
         await new Promise((res) => setTimeout(res, 200));
         rec = agent.remediation?.incidents.list().find((x) => x.target.process?.pid === pid);
       }
@@ -253,7 +254,7 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
       expect(identity(pid).alive).toBe(false);
       const g = (rec as IncidentRecord).growth;
       expect(g?.tree?.pid).toBe(pid);
-      expect(g?.rateBytesPerSecond).toBeGreaterThan(5 * MiB);
+      expect(g?.rateBytesPerSecond, JSON.stringify(g)).toBeGreaterThan(2 * MiB);
       console.log(`growth through the agent: ${((g?.rateBytesPerSecond ?? 0) / MiB).toFixed(1)} MiB/s over ${g?.rateOverSeconds} s, ${g?.tree?.samples} samples; chart ${g?.chart}`);
       const id = (rec as IncidentRecord).id;
       const md = readFileSync(join(dir, 'incidents', `${id}.md`), 'utf8');
