@@ -6,7 +6,9 @@
  * series count of headroom, Debian's prometheus-process-exporter (every process grouped by comm, smaps off)
  * and prometheus-node-exporter (meminfo + pressure only), plus the floor: the time this Node process needs
  * just to readFileSync /proc/PID/stat of every process. It prints the ratios headroom/process-exporter and
- * headroom/floor and PASS/MISS against the targets (informational: the exit code is 0 either way).
+ * headroom/floor and PASS/MISS against the targets (informational: the exit code is 0 either way). In each
+ * round it also measures the growth history's retained heap, filled over its whole window, against its stated
+ * bound (bench/history.ts, issue #11).
  *
  *   npm run bench                                   # 2000 and 6000 processes, 20 scrapes + 3 warm-up
  *   npm run bench -- --counts 200 --scrapes 5       # a quick run
@@ -21,7 +23,9 @@
  * kills exactly the PIDs it forked; the benchmark then checks each PID, with its start time, is gone), in a
  * finally block and on SIGINT/SIGTERM. Exporters listen on 127.0.0.1 only.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -162,6 +166,30 @@ interface RoundResult {
   readonly processesInProc: number;
   readonly floor: Measured;
   readonly targets: readonly TargetResult[];
+  /** The growth history's retained heap at this N (bench/history.ts), or why it was not measured. */
+  readonly history?: HistoryMeasured | { readonly failed: string };
+}
+
+interface HistoryMeasured {
+  readonly processes: number;
+  readonly boundBytes: number;
+  readonly realBytes: number;
+  readonly worstBytes: number;
+  readonly held: { readonly hostPoints: number; readonly treeFrames: number };
+  readonly treeScanMedianMs: number | null;
+}
+
+const HISTORY_SCRIPT = fileURLToPath(new URL('./history.ts', import.meta.url));
+
+/**
+ * bench/history.ts in its own node (--expose-gc) while the idle processes run: the growth history filled over
+ * its whole window from real /proc samples, and at its worst case, against its stated bound. A child of this
+ * run, bounded by a timeout (spawnSync stops it by its PID when it expires).
+ */
+function measureHistory(): HistoryMeasured | { failed: string } {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', HISTORY_SCRIPT], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return { failed: `bench/history.ts exited ${r.status ?? r.signal ?? '?'}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}` };
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as HistoryMeasured;
 }
 
 /** Raw floor passes: seconds and CPU seconds of each pass, files read, processes that vanished mid-pass. */
@@ -356,7 +384,9 @@ async function runRound(n: number, opts: Options, started: Started, configFile: 
     floorPasses(passes, Math.floor(opts.scrapes / 2), 1);
     const floor = floorResult(passes);
     out(`  floor: median ${(floor.medianSeconds * 1000).toFixed(1)} ms over ${floor.filesPerPass} files${passes.vanished > 0 ? ` (${passes.vanished} processes exited between listing and read, skipped)` : ''}`);
-    return { n, processesInProc, floor, targets };
+    const history = measureHistory();
+    out('failed' in history ? `  growth history: NOT MEASURED, ${history.failed}` : `  growth history: ${history.realBytes} B retained (real /proc, ${history.processes} processes), ${history.worstBytes} B worst case, bound ${history.boundBytes} B`);
+    return { n, processesInProc, floor, targets, history };
   } finally {
     await started.stop(idle);
     out(`  stopped the idle processes; all ${idle.count} recorded PIDs are gone`);
@@ -391,6 +421,14 @@ function roundTable(r: RoundResult): string[] {
     `- headroom / process-exporter: time ${fmtRatio(ratio(h?.medianSeconds, pe?.medianSeconds))}, CPU ${fmtRatio(ratio(h?.cpuSecondsPerScrape, pe?.cpuSecondsPerScrape))}`,
     `- headroom / floor: time ${fmtRatio(ratio(h?.medianSeconds, r.floor.medianSeconds))}, CPU ${fmtRatio(ratio(h?.cpuSecondsPerScrape, r.floor.cpuSecondsPerScrape))}`,
   );
+  const g = r.history;
+  if (g !== undefined) {
+    lines.push(
+      'failed' in g
+        ? `- growth history: not measured (${g.failed})`
+        : `- growth history (defaults: 15 min window, host 1 s, trees 15 s, K 10; full: ${g.held.hostPoints} host points, ${g.held.treeFrames} tree frames): ${(g.realBytes / MIB).toFixed(2)} MiB retained heap from real /proc samples (${g.processes} processes, tree scan median ${g.treeScanMedianMs === null ? 'n/a' : g.treeScanMedianMs.toFixed(1)} ms), ${(g.worstBytes / MIB).toFixed(2)} MiB at the worst case the caps allow; stated bound ${(g.boundBytes / MIB).toFixed(2)} MiB: ${g.realBytes <= g.boundBytes && g.worstBytes <= g.boundBytes ? 'PASS' : 'MISS'}`,
+    );
+  }
   if (h?.collectorSeconds) {
     const parts = Object.entries(h.collectorSeconds).map(([name, s]) => `${name} ${ms(s)}`);
     const sum = Object.values(h.collectorSeconds).reduce((a, b) => a + b, 0);

@@ -21,6 +21,8 @@ import { NodeTreeFs } from '../procfs/tree-fs.js';
 import { hasCredentials, loadCredentials, type Credentials } from '../receiver/auth.js';
 import { createReceiver } from '../receiver/index.js';
 import type { Receiver } from '../receiver/receiver.js';
+import { historyGrowthSource } from '../history/growth.js';
+import { ShortHistory } from '../history/history.js';
 import { guardTrigger } from '../remediation/pipeline.js';
 import { observeRefusal, type EpisodeState } from '../remediation/refusal-episodes.js';
 import { createRemediation, loggingSink, type Remediation } from '../remediation/setup.js';
@@ -106,6 +108,12 @@ export async function startAgent(
     : undefined;
   const sink = options.sink ?? notifications?.sink ?? loggingSink(logger);
 
+  // The short history (page.history): the status page's charts, and the growth in incident reports and warnings
+  // (issue #11). Sampled when the page is on or remediation runs (docs/guard.md "Growth").
+  const hc = config.page.history;
+  const history = new ShortHistory({ windowMs: hc.window, hostIntervalMs: hc.host_interval, treeIntervalMs: hc.tree_interval, topK: hc.top_k, now: () => world.now().getTime() });
+  const growth = historyGrowthSource(history, world.now().getTime(), host);
+
   // One remediation stack for the receiver and the guard: one queue, idempotency state, audit log, rate limit.
   const credentials = receiverCredentials(config, world, files);
   const remediationRegistry = new Registry();
@@ -130,6 +138,7 @@ export async function startAgent(
           logger,
           registry: remediationRegistry,
           treeFs,
+          growth,
           evidenceIo: {
             pause: pauseProcess,
             runTool: runWithTimeout,
@@ -163,7 +172,7 @@ export async function startAgent(
     : undefined;
 
   // The people's view (#13): status page at /, incident reports at /incidents/<id>, short history, agent.json.
-  const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host, { host, timers });
+  const people = (await import('../web/mount.js')).mountPeople(config, world, { proc, cgroups, files }, notifications, splitListen(config.agent.listen).host, { host, timers, history, sample: remediation !== undefined });
   const app = createExporterApp({
     runner,
     extraRegistries: [selfRegistry, ...(notifications ? [notifications.registry] : []), ...(remediation ? [remediationRegistry] : []), ...(fleet ? [fleet.registry] : [])],

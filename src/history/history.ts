@@ -11,6 +11,10 @@ import { RingBuffer } from './ring.js';
  *   labels       one per tree key present in some frame (≤ frames × K)
  *
  * Samples arriving faster than the intervals only shorten the time covered; memory never grows past these.
+ * Strings are cut when recorded (MAX_CHARS), so each entry has a size bound too, and the whole history stays
+ * within boundBytes(): at the defaults (15 min, 1 s, 15 s, K = 10) 901 × 256 B + 61 × (10 × 2 KiB + 128 B)
+ * + 61 × (10 × 1 KiB + 128 B) = 2 120 192 B ≈ 2.0 MiB of JS heap, whatever the process count
+ * (measured by `npm run bench` at 6 000 processes, docs/benchmarks.md).
  */
 export interface HistoryOptions {
   /** How far back the history reaches (default 15 min). */
@@ -85,6 +89,22 @@ export interface JobView extends JobSampleEntry {
   readonly series: readonly SeriesPoint[];
 }
 
+/** Longest strings kept (longer ones are cut when recorded): what makes an entry's size bounded. */
+export const MAX_CHARS = { key: 64, comm: 64, user: 64, cmdline: 300, cgroup: 256, jobPath: 256 } as const;
+/**
+ * Heap bytes one element may take at most, its strings at their caps (two bytes per character) — the basis of
+ * boundBytes(): a host point (object of 7 numbers) ≤ 256 B; a tree entry (9 fields, strings ≤ 64 + 64 + 64 +
+ * 300 + 256 characters) ≤ 2 KiB; a job entry (path ≤ 256 characters, 3 numbers) ≤ 1 KiB; a frame (object and
+ * entries array) ≤ 128 B besides its entries.
+ */
+export const BOUND_BYTES = { hostPoint: 256, treeEntry: 2048, jobEntry: 1024, frame: 128 } as const;
+
+/**
+ * The first `max` characters as a fresh flat string: V8 may keep a slice as a view of its parent (a whole
+ * /proc/PID/cmdline, a long path), which would hold far more than the slice; join() builds a new string.
+ */
+const cut = (s: string, max: number): string => [...(s.length > max ? s.slice(0, max) : s)].join('');
+
 export const DEFAULT_HISTORY: Omit<HistoryOptions, 'now'> = { windowMs: 15 * 60_000, hostIntervalMs: 1000, treeIntervalMs: 15_000, topK: 10 };
 
 /** Least-squares slope of value over time, per second; undefined with fewer than two distinct times. */
@@ -131,17 +151,44 @@ export class ShortHistory {
     return { hostPoints: this.hostRing.capacity, treeFrames: this.treeRing.capacity, jobFrames: this.jobRing.capacity, entriesPerFrame: this.options.topK };
   }
 
+  /** The most heap bytes this history holds when full (see BOUND_BYTES): the stated bound. */
+  boundBytes(): number {
+    const c = this.capacity();
+    return c.hostPoints * BOUND_BYTES.hostPoint + c.treeFrames * (c.entriesPerFrame * BOUND_BYTES.treeEntry + BOUND_BYTES.frame) + c.jobFrames * (c.entriesPerFrame * BOUND_BYTES.jobEntry + BOUND_BYTES.frame);
+  }
+
   recordHost(sample: HostSample): void {
     this.hostRing.push({ ...sample, atMs: this.options.now() });
   }
 
   /** Keeps the topK largest of `trees` (any number may be given; only K are copied). */
   recordTrees(trees: Iterable<TreeSampleEntry>): void {
-    this.treeRing.push({ atMs: this.options.now(), entries: topK(trees, this.options.topK, (t) => t.residentBytes) });
+    const entries = topK(trees, this.options.topK, (t) => t.residentBytes).map(
+      (t): TreeSampleEntry => ({
+        key: cut(t.key, MAX_CHARS.key),
+        pid: t.pid,
+        startTimeSeconds: t.startTimeSeconds,
+        comm: cut(t.comm, MAX_CHARS.comm),
+        ...(t.user !== undefined ? { user: cut(t.user, MAX_CHARS.user) } : {}),
+        ...(t.cmdline !== undefined ? { cmdline: cut(t.cmdline, MAX_CHARS.cmdline) } : {}),
+        ...(t.cgroup !== undefined ? { cgroup: cut(t.cgroup, MAX_CHARS.cgroup) } : {}),
+        residentBytes: t.residentBytes,
+        processes: t.processes,
+      }),
+    );
+    this.treeRing.push({ atMs: this.options.now(), entries });
   }
 
   recordJobs(jobs: Iterable<JobSampleEntry>): void {
-    this.jobRing.push({ atMs: this.options.now(), entries: topK(jobs, this.options.topK, (j) => j.usageBytes) });
+    const entries = topK(jobs, this.options.topK, (j) => j.usageBytes).map(
+      (j): JobSampleEntry => ({
+        path: cut(j.path, MAX_CHARS.jobPath),
+        usageBytes: j.usageBytes,
+        ...(j.limitBytes !== undefined ? { limitBytes: j.limitBytes } : {}),
+        ...(j.highBytes !== undefined ? { highBytes: j.highBytes } : {}),
+      }),
+    );
+    this.jobRing.push({ atMs: this.options.now(), entries });
   }
 
   private prune(): number {

@@ -1,5 +1,6 @@
 import { formatBytes, formatDuration } from '../config/units.js';
 import { renderEvidenceSection } from '../evidence/render.js';
+import { renderGrowthSection } from './growth-render.js';
 import type { MemorySummary } from '../domain/summaries.js';
 import type { IncidentRecord } from './types.js';
 
@@ -53,6 +54,7 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
   lines.push(`| Critical | ${time(rec.timeline.critical)} |`);
   lines.push(`| Action | ${time(rec.timeline.action)} |`);
   lines.push(`| Recovery | ${rec.timeline.recovery === undefined ? 'not confirmed' : time(rec.timeline.recovery)} |`, '');
+  if (rec.growth !== undefined) lines.push(...renderGrowthSection(rec.growth, rec.growth.chart));
   if (p) {
     // Only a stop after which memory recovered shows the process was the cause; otherwise say so.
     const recovered = rec.timeToResolutionSeconds !== undefined || rec.timeline.recovery !== undefined;

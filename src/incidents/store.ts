@@ -40,16 +40,30 @@ export class IncidentStore {
   }
 
   /** Renders and writes the report, appends the index line; returns the record (with a unique id) and path. */
-  save(record: IncidentRecord): { record: IncidentRecord; path: string } {
+  save(record: IncidentRecord, chartSvg?: string): { record: IncidentRecord; path: string } {
     mkdirSync(this.dir, { recursive: true, mode: 0o750 });
     const earlier = this.list();
     let id = record.id;
     for (let n = 2; existsSync(join(this.dir, `${id}.md`)) || earlier.some((e) => e.id === id); n++) id = `${record.id}-${n}`;
-    const rec = { ...record, id };
+    // The memory-over-time chart (issue #11) sits next to the report as <id>.svg, linked from it.
+    const chart = chartSvg !== undefined && record.growth !== undefined ? `${id}.svg` : undefined;
+    if (chart !== undefined) writeFileSync(join(this.dir, chart), chartSvg as string, { mode: 0o640 });
+    const rec = { ...record, id, ...(chart !== undefined && record.growth ? { growth: { ...record.growth, chart } } : {}) };
     const path = join(this.dir, `${id}.md`);
     writeFileSync(path, renderIncident(rec, earlier), { mode: 0o640 });
     appendFileSync(this.indexPath, `${JSON.stringify(rec)}\n`, { mode: 0o640 });
     return { record: rec, path };
+  }
+
+  /** The chart of one incident (SVG text), or undefined when there is none. */
+  chart(id: string): string | undefined {
+    if (!isIncidentId(id)) return undefined;
+    try {
+      return readFileSync(join(this.dir, `${id}.svg`), 'utf8');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
+    }
   }
 
   /** The Markdown report of one incident, or undefined when there is none. */

@@ -37,6 +37,8 @@ export interface IncidentRecord {
   readonly evidence?: Evidence;
   /** One line from the evidence (also in the Slack message). */
   readonly diagnosis?: string;
+  /** The victim's growth from the agent's short history at the action (src/history/growth.ts). */
+  readonly growth?: IncidentGrowth;
   /** An incident of several steps (issue 14): every victim in order, with what each held and freed. */
   readonly victims?: readonly IncidentVictim[];
   readonly reclaimedBytes?: number;
@@ -72,3 +74,39 @@ export interface IncidentVictim {
 
 export type IncidentEnd = 'recovered' | 'max_victims' | 'max_reclaim' | 'no_candidate' | 'action_failed' | 'resolved' | 'refused';
 
+
+/** Host memory and the victim's memory at one moment of the timeline (absent: the history has no sample near it). */
+export interface GrowthMoment {
+  readonly at: string;
+  readonly hostUsedBytes?: number;
+  readonly hostTotalBytes?: number;
+  readonly hostAvailableBytes?: number;
+  readonly hostSwapUsedBytes?: number;
+  readonly treeBytes?: number;
+}
+
+/** The report's "Growth" section (src/history/growth.ts defines onset and rate). */
+export interface IncidentGrowth {
+  /** Set when there is no history at all ("no history: the agent started 12 s before the action"). */
+  readonly noHistory?: string;
+  /** The oldest sample the history held. */
+  readonly historyFrom?: string;
+  /** The victim's tree as the history sampled it. */
+  readonly tree?: { readonly pid: number; readonly comm: string; readonly samples: number; readonly containsVictim?: boolean };
+  /** Why the victim has no series (it was not among the largest trees sampled). */
+  readonly treeMissing?: string;
+  /** Onset of sustained growth; absent when the series shows no growth. */
+  readonly began?: GrowthMoment;
+  /** The onset is the history's first sample: growth began then or earlier. */
+  readonly beganBeforeHistory?: boolean;
+  /** Least-squares slope of the tree's resident bytes over the last minutes before the action. */
+  readonly rateBytesPerSecond?: number;
+  readonly rateOverSeconds?: number;
+  readonly firstWarning?: GrowthMoment;
+  /** The critical signal: the guard's crossing or the critical alert's start. */
+  readonly critical?: GrowthMoment;
+  readonly action?: GrowthMoment;
+  readonly warningToActionSeconds?: number;
+  /** File name of the memory-over-time chart next to the report (<id>.svg). */
+  readonly chart?: string;
+}

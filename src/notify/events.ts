@@ -36,6 +36,22 @@ export interface WarningNotification extends Base {
   readonly runbookUrl?: string;
   /** Where memory no process owns is, when it is a notable share (tmpfs files, SysV shm, kernel slab). */
   readonly memoryElsewhere?: string;
+  /** Which tree is growing and how fast, from the agent's short history; absent when it cannot say. */
+  readonly growth?: TreeGrowth;
+}
+
+/** The tree growing fastest now (the agent's short history, src/history/growth.ts) and when memory runs out at its rate. */
+export interface TreeGrowth {
+  readonly pid: number;
+  readonly comm: string;
+  /** Least-squares slope of the tree's resident bytes over the last `overSeconds`. */
+  readonly bytesPerSecond: number;
+  readonly overSeconds: number;
+  /** Seconds until MemAvailable (+ free swap when `includesSwap`) is used up at this rate. */
+  readonly exhaustionSeconds: number;
+  readonly includesSwap: boolean;
+  /** MemAvailable (+ free swap) when predicted. */
+  readonly headroomBytes: number;
 }
 
 export interface ActionNotification extends Base {
@@ -54,6 +70,10 @@ export interface ActionNotification extends Base {
   readonly incidentReportPath?: string;
   /** One line from the evidence captured before the action ("reading /data/x.parquet (18.3 GiB), 64 threads, …"). */
   readonly diagnosis?: string;
+  /** One line from the growth history ("grew 210 MiB/s over the last 4 m; growth began …"). */
+  readonly growth?: string;
+  /** File name of the memory chart next to the report (served at /incidents/<chart>). */
+  readonly chart?: string;
 }
 
 export interface RefusalNotification extends Base {
@@ -93,6 +113,8 @@ export interface IncidentNotification extends Base {
   readonly memoryAfter?: MemorySummary;
   readonly durationSeconds?: number;
   readonly incidentReportPath?: string;
+  /** File name of the memory chart next to the report (served at /incidents/<chart>). */
+  readonly chart?: string;
 }
 
 export type Notification = WarningNotification | ActionNotification | RefusalNotification | ResolvedNotification | IncidentNotification;

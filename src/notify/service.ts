@@ -139,6 +139,8 @@ export function createNotificationService(options: NotificationServiceOptions): 
   const random = options.random ?? Math.random;
   const stateDir = options.stateDir ?? config.state_dir;
 
+  // Slack links reports and charts at the agent's page (its own base URL, else the e-mail's).
+  const slackReportBase = config.slack?.report_base_url ?? config.email?.report_base_url;
   const webhookUrl = config.slack ? resolveWebhookUrl(config.slack, options.env ?? {}, options.readFile ?? ((p) => readFileSync(p, 'utf8'))) : undefined;
   // --- e-mail notifier (issue #13): built from notify.email; its password joins the redacted secrets ---
   const email = config.email && !options.notifiers ? buildEmailNotifier(config.email, options.readFile ?? ((p) => readFileSync(p, 'utf8'))) : undefined;
@@ -156,6 +158,7 @@ export function createNotificationService(options: NotificationServiceOptions): 
                 ...(config.slack.channel !== undefined ? { channel: config.slack.channel } : {}),
                 ...(config.slack.username !== undefined ? { username: config.slack.username } : {}),
                 ...(config.slack.icon_emoji !== undefined ? { iconEmoji: config.slack.icon_emoji } : {}),
+                ...(slackReportBase !== undefined ? { reportBaseUrl: slackReportBase } : {}),
                 ...(options.fetch ? { fetch: options.fetch } : {}),
                 now,
               }),

@@ -6,7 +6,8 @@ import type { MemorySummary, ProcessSummary } from '../domain/summaries.js';
 import { commandKey } from '../incidents/render.js';
 import { incidentId } from '../incidents/store.js';
 import type { Evidence } from '../evidence/types.js';
-import type { IncidentRecord } from '../incidents/types.js';
+import type { IncidentGrowth, IncidentRecord } from '../incidents/types.js';
+import { growthSentence } from '../incidents/growth-render.js';
 import type { ActionNotification } from '../notify/events.js';
 import type { Plan } from '../policy/types.js';
 import type { CriticalTrigger } from './trigger.js';
@@ -32,6 +33,9 @@ export interface ActionRecord {
   readonly diagnosis?: string;
   /** Where memory no process owns is, when notable (after the action, else before). */
   readonly memoryElsewhere?: string;
+  /** The victim's growth from the agent's short history at the action (issue #11), and its chart (SVG). */
+  readonly growth?: IncidentGrowth;
+  readonly growthChart?: string;
   readonly ending: ActionEnding;
 }
 
@@ -124,14 +128,16 @@ export function incidentRecord(r: ActionRecord): IncidentRecord | undefined {
     memoryElsewhere: r.memoryElsewhere,
     evidence: r.evidence,
     diagnosis: r.diagnosis,
+    ...(r.growth ? { growth: r.growth } : {}),
   };
 }
 
 /** The notification of an action that ran (a failed one is notified as a refusal, action_failed). */
-export function actionNotification(r: ActionRecord, saved?: { readonly id: string; readonly path: string }): ActionNotification | undefined {
+export function actionNotification(r: ActionRecord, saved?: { readonly id: string; readonly path: string; readonly chart?: string }): ActionNotification | undefined {
   if (r.ending.kind !== 'ran') return undefined;
   const { report, memoryAfter } = r.ending;
   const machine = r.hostFacts === undefined ? undefined : describeHost(r.hostFacts);
+  const growthLine = r.growth ? growthSentence(r.growth) : undefined;
   return {
     kind: 'action',
     id: notificationId(r.host, 'action', r.trigger.key),
@@ -151,5 +157,7 @@ export function actionNotification(r: ActionRecord, saved?: { readonly id: strin
     incidentId: saved?.id,
     incidentReportPath: saved?.path,
     diagnosis: r.diagnosis,
+    ...(growthLine !== undefined ? { growth: growthLine } : {}),
+    ...(saved?.chart !== undefined ? { chart: saved.chart } : {}),
   };
 }

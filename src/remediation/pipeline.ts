@@ -6,7 +6,7 @@ import type { RemediationAction } from '../domain/remediation.js';
 import type { ProcessSummary } from '../domain/summaries.js';
 import type { IncidentStore } from '../incidents/store.js';
 import { errorMessage, type Logger } from '../logging/logger.js';
-import type { Notification, NotificationSink } from '../notify/events.js';
+import type { Notification, NotificationSink, TreeGrowth } from '../notify/events.js';
 import type { Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
 import { actionNotification, type ActionRecord } from './action-record.js';
 import { incidentId } from '../incidents/store.js';
@@ -23,6 +23,7 @@ import { limitRefusal } from './stages/limits.js';
 import { refusalNotification, resolvedNotification, warningNotification, type Origin } from './stages/notify.js';
 import { firstWarning, recordAction, recordNotified, recordRefusal, type RecordDeps } from './stages/record.js';
 import type { EvidenceDeps, EvidenceSettings } from '../evidence/capture.js';
+import type { GrowthSource } from './growth-source.js';
 import { notableElsewhere, summarizeAll, topProcesses } from './summaries.js';
 import type { CriticalTrigger, Disposition, IncidentProgress, ResolvedTrigger, Trigger, WarningTrigger } from './trigger.js';
 
@@ -60,6 +61,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   /** Evidence capture before stopping a victim (issue #11); absent: none. */
   readonly evidence?: { readonly deps: EvidenceDeps; readonly settings: EvidenceSettings };
+  /** The agent's short history (issue #11): Growth sections in reports, growth in warnings; absent: neither. */
+  readonly growth?: GrowthSource;
   /** Available share (0–1) of the guarded memory: the host (scope undefined) or a watched cgroup (escalation under thrash). */
   readonly availableRatio?: (scope: string | undefined) => number | undefined;
   /** Identical refusals within this long are one episode (remediation.refusal_episode_max; default 10 min). */
@@ -310,16 +313,19 @@ export class RemediationPipeline {
     this.book.set(closed);
     const jobs = snap ? incidentJobs(closed, snap) : [];
     let path: string | undefined;
+    let chart: string | undefined;
     if (closed.first !== undefined) {
       try {
-        path = this.deps.incidents.save(incidentReport(closed, closed.first, jobs, this.origin.machine)).path;
+        const s = this.deps.incidents.save(incidentReport(closed, closed.first, jobs, this.origin.machine), closed.first.growthChart);
+        path = s.path;
+        chart = s.record.growth?.chart;
       } catch (error) {
         this.deps.logger.error('incident report not written', { error: errorMessage(error) });
       }
     }
     this.deps.audit.append(stamped(this.deps.now(), incidentAuditEntry(closed)));
     this.deps.logger.warn('incident ended', { incident: closed.id, because, victims: closed.victims.length, reclaimedBytes: closed.reclaimedBytes, reason });
-    if (closed.victims.length > 0) this.publish(incidentNotification(this.origin, closed, jobs, path));
+    if (closed.victims.length > 0) this.publish({ ...incidentNotification(this.origin, closed, jobs, path), ...(chart !== undefined ? { chart } : {}) });
     return { id: closed.id, open: false, victims: closed.victims.length, closedBecause: because };
   }
 
@@ -385,7 +391,7 @@ export class RemediationPipeline {
       before.snap,
       q,
       cache,
-      { host: deps.host, hostFacts: deps.hostFacts, dryRun: deps.dryRun, actions: this.actions, actionEnv, state: deps.state, now: deps.now, recoveredBelow: deps.settings.recovered.hostUsedBelow, ...(deps.evidence ? { evidence: deps.evidence } : {}) },
+      { host: deps.host, hostFacts: deps.hostFacts, dryRun: deps.dryRun, actions: this.actions, actionEnv, state: deps.state, now: deps.now, recoveredBelow: deps.settings.recovered.hostUsedBelow, ...(deps.evidence ? { evidence: deps.evidence } : {}), ...(deps.growth ? { growth: deps.growth } : {}) },
       firstWarning(deps.state, trigger.startsAt),
     );
     if (scope !== undefined && before.decision.target.kind === 'process') return this.incidentStep(inc, scope, step, record, before.snap, cache, q);
@@ -416,7 +422,8 @@ export class RemediationPipeline {
     if (victim) cur = withVictim(cur, victim, after);
     this.book.set(cur);
     if (cur.victims.length === 1 && record.ending.kind === 'ran') {
-      const n = actionNotification(record, saved ?? { id: cur.id, path: '' });
+      // The incident's report (and its chart, <id>.svg) is written when it ends, under this id.
+      const n = actionNotification(record, saved ?? { id: cur.id, path: '', ...(record.growthChart !== undefined ? { chart: `${cur.id}.svg` } : {}) });
       if (n) this.publish({ ...n, incidentId: cur.id, incidentReportPath: undefined });
     }
     const shown = victim ? { pid: victim.pid, heldBytes: victim.heldBytes, ...(victim.freedBytes !== undefined ? { freedBytes: victim.freedBytes } : {}), ...(victim.exitSeconds !== undefined ? { exitSeconds: victim.exitSeconds } : {}), ...(victim.escalated ? { escalated: true } : {}) } : undefined;
@@ -439,8 +446,19 @@ export class RemediationPipeline {
     const snap = await cache.get({});
     const at = this.deps.now();
     recordNotified(trigger, at, this.record, snap.memory);
-    this.publish(warningNotification(this.origin, trigger, at, snap.memory, this.top(snap), notableElsewhere(snap)));
+    const growth = this.growthNow(at);
+    this.publish({ ...warningNotification(this.origin, trigger, at, snap.memory, this.top(snap), notableElsewhere(snap)), ...(growth ? { growth } : {}) });
     return { kind: 'notified', notification: 'warning' };
+  }
+
+  /** Which tree grows and how fast, from the history; a failure is logged and the warning goes out without it. */
+  private growthNow(at: Date): TreeGrowth | undefined {
+    try {
+      return this.deps.growth?.warning(at.getTime());
+    } catch (error) {
+      this.deps.logger.warn('warning: growth from the history failed', { error: errorMessage(error) });
+      return undefined;
+    }
   }
 
   private top(snap: Snapshot): ProcessSummary[] {

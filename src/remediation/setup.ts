@@ -19,6 +19,7 @@ import type { TreeFs } from '../procfs/tree-fs.js';
 import { parsePasswd } from '../procfs/parse/pid-misc.js';
 import { readMemoryElsewhere } from '../unowned/read.js';
 import type { EvidenceDeps, ToolResult } from '../evidence/capture.js';
+import type { GrowthSource } from './growth-source.js';
 import { IdempotencyStore } from './idempotency.js';
 import { createRemediationMetrics, type ReceiverMetrics, type RemediationMetrics } from './metrics.js';
 import { RemediationPipeline, type PipelineDeps } from './pipeline.js';
@@ -64,6 +65,8 @@ export interface RemediationSetupOptions {
   readonly yieldToLoop?: () => Promise<void>;
   /** What kind of machine this is (incident reports, notifications). */
   readonly hostFacts?: HostFacts;
+  /** The agent's short history (issue #11): Growth sections in reports, growth in warnings. */
+  readonly growth?: GrowthSource;
   /** Overrides of action timing (tests). */
   readonly actionTiming?: Partial<Pick<ActionEnv, 'confirmTimeoutMs' | 'pollMs'>>;
 }
@@ -171,6 +174,7 @@ export function createRemediation(o: RemediationSetupOptions): Remediation {
     ...(o.actions ? { actions: o.actions } : {}),
     ...(o.hostFacts ? { hostFacts: o.hostFacts } : {}),
     ...(o.yieldToLoop ? { yieldToLoop: o.yieldToLoop } : {}),
+    ...(o.growth ? { growth: o.growth } : {}),
     maxQueue: o.config.receiver.max_queue,
     now: o.now,
     monotonic: o.monotonic,

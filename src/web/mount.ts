@@ -49,11 +49,19 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * short history that feeds them, and agent.json. Rendering happens on request only and reads the history
  * (no /proc scan), so fetching the page never slows a scrape.
  */
-export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, notifications: NotificationService | undefined, listenHost: string, wiring: { readonly host: string; readonly timers: Timers }): MountedPeople {
+export function mountPeople(
+  config: HeadroomConfig,
+  world: World,
+  io: PeopleIo,
+  notifications: NotificationService | undefined,
+  listenHost: string,
+  /** `history`: the agent's one short history (also read by remediation for growth); sampled when the page is on or `sample` says so. */
+  wiring: { readonly host: string; readonly timers: Timers; readonly history?: ShortHistory; readonly sample?: boolean },
+): MountedPeople {
   const pc = config.page;
   const hostName = wiring.host;
   const now = (): number => world.now().getTime();
-  const history = new ShortHistory({ windowMs: pc.history.window, hostIntervalMs: pc.history.host_interval, treeIntervalMs: pc.history.tree_interval, topK: pc.history.top_k, now });
+  const history = wiring.history ?? new ShortHistory({ windowMs: pc.history.window, hostIntervalMs: pc.history.host_interval, treeIntervalMs: pc.history.tree_interval, topK: pc.history.top_k, now });
   let credentials: ReturnType<typeof loadCredentials>;
   try {
     credentials = loadCredentials(config.receiver.auth, world.env, (path) => io.files.readText(path));
@@ -125,6 +133,17 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
   const router = express.Router();
   router.get('/incidents/:id', auth, (req, res) => {
     const id = String(req.params.id);
+    // The incident's memory chart next to its report (<id>.svg), under the same auth.
+    if (id.endsWith('.svg') && isIncidentId(id.slice(0, -4))) {
+      const svg = incidents.chart(id.slice(0, -4));
+      if (svg === undefined) {
+        send(res, 404, '<!doctype html><title>no such chart</title><p>No chart for this incident.</p>');
+        return;
+      }
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+      res.status(200).type('image/svg+xml').send(svg);
+      return;
+    }
     if (!isIncidentId(id)) {
       send(res, 400, '<!doctype html><title>bad incident id</title><p>Not an incident id.</p>');
       return;
@@ -138,7 +157,8 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
     const markdown = incidents.show(id);
     const actionMs = Date.parse(record.timeline.action);
     const around = history.host().filter((h) => Math.abs(h.atMs - actionMs) <= 10 * 60_000);
-    send(res, 200, renderReportPage({ record, all, ...(markdown !== undefined ? { markdown } : {}), around, hideCmdlines: pc.hide_cmdlines }));
+    const chartSvg = record.growth?.chart !== undefined ? incidents.chart(id) : undefined;
+    send(res, 200, renderReportPage({ record, all, ...(markdown !== undefined ? { markdown } : {}), ...(chartSvg !== undefined ? { chartSvg } : {}), around, hideCmdlines: pc.hide_cmdlines }));
   });
 
   const cancels: Array<() => void> = [];
@@ -179,7 +199,7 @@ export function mountPeople(config: HeadroomConfig, world: World, io: PeopleIo, 
       } catch (error) {
         world.logger.warn('could not write agent.json; `headroom status` will say the agent is not running', { state_dir: stateDir, error: errorMessage(error) });
       }
-      if (!pc.enabled) return;
+      if (!pc.enabled && wiring.sample !== true) return;
       const host = guarded('host memory', () => sampleHost(history, io));
       const trees = guarded('process trees', () => {
         for (const note of sampleTrees(history, samplerIo)) world.logger.warn('status page: sampling', { note });

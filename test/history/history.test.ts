@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShortHistory, slopePerSecond, type TreeSampleEntry } from '../../src/history/history.js';
+import { BOUND_BYTES, MAX_CHARS, ShortHistory, slopePerSecond, type TreeSampleEntry } from '../../src/history/history.js';
 import { RingBuffer } from '../../src/history/ring.js';
 
 const tree = (pid: number, bytes: number): TreeSampleEntry => ({ key: `${pid}/1`, pid, startTimeSeconds: 0, comm: `p${pid}`, residentBytes: bytes, processes: 1 });
@@ -19,6 +19,22 @@ describe('ShortHistory (pure, injected clock)', () => {
     const trees = h.trees();
     expect(trees.map((x) => x.pid)).toEqual([10_000, 9_999, 9_998]);
     expect(trees[0]?.series.length).toBe(7);
+  });
+
+  it('cuts every string when recording, so each entry has a size bound, and states the bound of the whole', () => {
+    const h = new ShortHistory({ now: () => 0 });
+    expect(h.boundBytes()).toBe(901 * BOUND_BYTES.hostPoint + 61 * (10 * BOUND_BYTES.treeEntry + BOUND_BYTES.frame) + 61 * (10 * BOUND_BYTES.jobEntry + BOUND_BYTES.frame));
+    expect(h.boundBytes()).toBe(2_120_192);
+    const long = 'ж'.repeat(5000);
+    h.recordTrees([{ key: long, pid: 1, startTimeSeconds: 0, comm: long, user: long, cmdline: long, cgroup: long, residentBytes: 1, processes: 1 }]);
+    h.recordJobs([{ path: long, usageBytes: 1 }]);
+    const [t] = h.trees();
+    expect([t?.key.length, t?.comm.length, t?.user?.length, t?.cmdline?.length, t?.cgroup?.length]).toEqual([MAX_CHARS.key, MAX_CHARS.comm, MAX_CHARS.user, MAX_CHARS.cmdline, MAX_CHARS.cgroup]);
+    expect(h.jobs()[0]?.path.length).toBe(MAX_CHARS.jobPath);
+    // Short strings are kept whole, absent ones stay absent.
+    h.recordTrees([{ key: 'k', pid: 2, startTimeSeconds: 0, comm: 'python3', residentBytes: 1, processes: 1 }]);
+    expect(h.trees()[0]).toMatchObject({ key: 'k', comm: 'python3' });
+    expect(h.trees()[0]?.cmdline).toBeUndefined();
   });
 
   it('drops what is older than the window and computes growth per tree', () => {

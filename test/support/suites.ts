@@ -147,6 +147,14 @@ export const CONDITIONAL_SUITES: readonly ConditionalSuite[] = [
     requiredHere: () => cgroupMemoryMachine() && existsSync(join(V1_FREEZER, 'cgroup.procs')),
   },
   {
+    id: 'growth-cgroup-v1',
+    file: 'test/history/growth-real.test.ts',
+    title: 'growth history on a real growing process (v1 cgroup)',
+    needs: 'root and a writable cgroup v1 memory controller (the growing process runs in a hard-limited cgroup)',
+    unavailable: asRoot(() => v1MemoryUnavailable()),
+    requiredHere: cgroupMemoryMachine,
+  },
+  {
     id: 'jobs-cgroup-v1',
     file: 'test/jobs/jobs-real.test.ts',
     title: 'headroom jobs on logs of real headroom run runs',

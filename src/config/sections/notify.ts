@@ -32,6 +32,11 @@ export const slackSection = section({
     .optional(),
   /** One POST to Slack is abandoned (and retried) after this long. */
   request_timeout: duration().prefault('10s'),
+  /**
+   * Base URL of the agent's page: action and incident messages link to <report_base_url>/incidents/<id> and its
+   * memory chart (<id>.svg). Defaults to notify.email.report_base_url; without either, no links.
+   */
+  report_base_url: z.url({ error: 'must be a URL such as https://gpu-box-1:9632' }).optional(),
 })
   .superRefine((s, ctx) => {
     if (s.webhook_url !== undefined) {

@@ -12,6 +12,12 @@ export const pageSection = section({
   hide_cmdlines: z.boolean().default(false),
   /** Seconds between refreshes of the page in the browser (meta refresh; works without JavaScript). */
   refresh: duration().prefault('10s'),
+  /**
+   * The short history (src/history/): the page's charts, incident reports' Growth sections and warnings'
+   * growth lines. Sampled when the page is on or remediation runs. Bounded whatever the process count: at most
+   * ShortHistory.boundBytes() of heap — 2.02 MiB with these defaults (measured by npm run bench at 6 000
+   * processes, docs/benchmarks.md).
+   */
   history: section({
     /** How far back the charts reach; the history is kept in memory only. */
     window: duration().prefault('15m'),

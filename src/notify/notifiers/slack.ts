@@ -12,6 +12,8 @@ export interface SlackNotifierOptions {
   readonly channel?: string;
   readonly username?: string;
   readonly iconEmoji?: string;
+  /** The agent's page: action and incident messages link to the report and its memory chart. */
+  readonly reportBaseUrl?: string;
   /** The fetch used underneath @slack/webhook (tests may pass their own); defaults to the global fetch. */
   readonly fetch?: typeof fetch;
   /** Name for metrics/cursor; default "slack". */
@@ -79,7 +81,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
         ...(options.username !== undefined ? { username: options.username } : {}),
         ...(options.iconEmoji !== undefined ? { icon_emoji: options.iconEmoji } : {}),
       });
-      const message = renderSlackMessage(notification);
+      const message = renderSlackMessage(notification, options.reportBaseUrl !== undefined ? { reportBaseUrl: options.reportBaseUrl } : {});
       try {
         await hook.send({ text: message.text, blocks: [...message.blocks] });
         return { ok: true };

@@ -1,6 +1,6 @@
 import { html, type Html } from '../../html/escape.js';
 import type { MemorySummary, Notification, ProcessSummary } from '../events.js';
-import { actionTitle, bytes, ellipsize, memoryLine, oneLine, processMemory, processName, seconds, shortenMiddle, swapLine, timestamp } from './format.js';
+import { actionTitle, bytes, ellipsize, growingLine, memoryLine, oneLine, processMemory, processName, seconds, shortenMiddle, swapLine, timestamp } from './format.js';
 import { renderText } from './text.js';
 
 /** An e-mail rendering of a notification: subject, plain-text body and HTML body. Pure. */
@@ -56,6 +56,7 @@ function facts(n: Notification, opts: EmailRenderOptions): Array<[string, string
       if (n.description !== undefined) rows.push(['Description', oneLine(n.description)]);
       memory('Memory', n.memory);
       if (n.predictedExhaustionSeconds !== undefined) rows.push(['Exhaustion', n.predictedExhaustionSeconds <= 0 ? 'now' : `in ~${seconds(n.predictedExhaustionSeconds)}`]);
+      if (n.growth) rows.push(['Growing', growingLine(n.growth)]);
       if (n.runbookUrl !== undefined) rows.push(['Runbook', oneLine(n.runbookUrl)]);
       break;
     case 'action': {
@@ -68,9 +69,11 @@ function facts(n: Notification, opts: EmailRenderOptions): Array<[string, string
       memory('Memory after', n.memoryAfter);
       if (n.freedBytes !== undefined) rows.push(['Freed', bytes(n.freedBytes)]);
       if (n.timeToResolutionSeconds !== undefined) rows.push(['Resolved in', seconds(n.timeToResolutionSeconds)]);
+      if (n.growth !== undefined) rows.push(['Growth', oneLine(n.growth)]);
       if (n.incidentId !== undefined) {
         rows.push(['Incident', oneLine(n.incidentId)]);
         if (opts.reportUrl) rows.push(['Report', opts.reportUrl(n.incidentId)]);
+        if (opts.reportUrl && n.chart !== undefined) rows.push(['Chart', opts.reportUrl(n.chart)]);
       }
       if (opts.attachedReport !== undefined) rows.push(['Attached', opts.attachedReport]);
       break;
@@ -95,6 +98,7 @@ function facts(n: Notification, opts: EmailRenderOptions): Array<[string, string
       if (n.durationSeconds !== undefined) rows.push(['Lasted', seconds(n.durationSeconds)]);
       rows.push(['Incident', oneLine(n.incidentId)]);
       if (opts.reportUrl) rows.push(['Report', opts.reportUrl(n.incidentId)]);
+      if (opts.reportUrl && n.chart !== undefined) rows.push(['Chart', opts.reportUrl(n.chart)]);
       if (opts.attachedReport !== undefined) rows.push(['Attached', opts.attachedReport]);
       break;
   }
@@ -123,7 +127,7 @@ export function renderEmail(n: Notification, opts: EmailRenderOptions): EmailMes
     for (const p of procs) textLines.push(`  ${processName(p)}  ${processMemory(p)}  ${shortenMiddle(oneLine(p.cmdline), 120)}`);
   }
   textLines.push('', '-- headroom');
-  const link = (k: string, v: string): Html | string => (k === 'Report' || k === 'Runbook') && /^https?:\/\//.test(v) ? html`<a href="${v}">${v}</a>` : v;
+  const link = (k: string, v: string): Html | string => (k === 'Report' || k === 'Chart' || k === 'Runbook') && /^https?:\/\//.test(v) ? html`<a href="${v}">${v}</a>` : v;
   const body = html`<!doctype html><html><head><meta charset="utf-8"><title>${subject}</title></head>
 <body style="font-family:system-ui,sans-serif;color:#111;max-width:720px">
 <h2 style="color:${COLOURS[n.kind]};margin:0 0 8px">${subjectOf(n)}</h2>

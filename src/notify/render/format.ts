@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../../config/units.js';
-import type { MemorySummary, ProcessSummary, RemediationAction } from '../events.js';
+import type { MemorySummary, ProcessSummary, RemediationAction, TreeGrowth } from '../events.js';
 
 /** Small pure helpers shared by the Slack and the text renderer. */
 
@@ -120,4 +120,13 @@ export function actionTitle(action: RemediationAction, dryRun: boolean, target: 
   if (action === 'stop_cgroup' && target.process && target.cgroup !== undefined) return `${verb} ${oneLine(target.cgroup)}`;
   if (action === 'stop_process_tree') return `${verb} ${what || 'process tree'}`;
   return what ? `${verb} ${what}` : verb;
+}
+
+/**
+ * "PID 4242 (python3) grows 210 MiB/s (over 4 m); available memory (12.0 GiB; no swap to count) is used up in about 58 s
+ * at this rate" — the warning's growth line from the agent's short history (say nothing without one).
+ */
+export function growingLine(g: TreeGrowth): string {
+  const what = g.includesSwap ? `available memory + free swap (${bytes(g.headroomBytes)})` : `available memory (${bytes(g.headroomBytes)}; no swap to count)`;
+  return `PID ${g.pid} (${oneLine(g.comm)}) grows ${bytes(g.bytesPerSecond)}/s (over ${seconds(g.overSeconds)}); ${what} is used up in about ${seconds(g.exhaustionSeconds)} at this rate`;
 }

@@ -12,6 +12,7 @@ import {
   actionTitle,
   bytes,
   ellipsize,
+  growingLine,
   memoryLine,
   oneLine,
   percent,
@@ -193,6 +194,7 @@ function renderWarning(n: WarningNotification): SlackBlock[] {
   );
   list.push(field('Since', timestamp(n.startsAt)));
   blocks.push(...fields(list));
+  if (n.growth) blocks.push(section(`*Growing:* ${escapeMrkdwn(growingLine(n.growth))}`));
   if (n.topProcesses.length > 0) {
     const { head, rows } = processRows(n.topProcesses);
     blocks.push(tableSection('*What is growing* — the largest processes now', head, rows));
@@ -225,11 +227,26 @@ function memoryTable(before: MemorySummary, after: MemorySummary | undefined): {
   return { head, rows };
 }
 
-function renderAction(n: ActionNotification): SlackBlock[] {
+export interface SlackRenderOptions {
+  /** The agent's page (notify.slack.report_base_url): links to /incidents/<id> and its chart. */
+  readonly reportBaseUrl?: string;
+}
+
+/** Links to the report and its memory chart, when the agent's page address is configured. */
+function reportLinks(incidentId: string | undefined, chart: string | undefined, opts: SlackRenderOptions): SlackBlock[] {
+  const base = opts.reportBaseUrl?.replace(/\/+$/, '');
+  if (base === undefined || !/^https?:\/\/[^\s<>|]+$/.test(base) || incidentId === undefined) return [];
+  const links = [`<${base}/incidents/${encodeURIComponent(incidentId)}|Incident report>`];
+  if (chart !== undefined) links.push(`<${base}/incidents/${encodeURIComponent(chart)}|Memory chart (victim against host)>`);
+  return [section(`:bar_chart: ${links.join('  ·  ')}`)];
+}
+
+function renderAction(n: ActionNotification, opts: SlackRenderOptions): SlackBlock[] {
   const icon = n.dryRun ? ':test_tube:' : ':rotating_light:';
   const blocks: SlackBlock[] = [header(`${icon} ${actionTitle(n.action, n.dryRun, n.target)} on ${n.host}`)];
   blocks.push(section(`*Why:* ${escapeMrkdwn(n.reason.trim())}`));
   if (n.diagnosis !== undefined && n.diagnosis.trim() !== '') blocks.push(section(`*Diagnosis:* ${escapeMrkdwn(oneLine(n.diagnosis))}`));
+  if (n.growth !== undefined && n.growth.trim() !== '') blocks.push(section(`*Growth:* ${escapeMrkdwn(oneLine(n.growth))}`));
   const list: MrkdwnText[] = [];
   const p = n.target.process;
   if (p) {
@@ -254,6 +271,7 @@ function renderAction(n: ActionNotification): SlackBlock[] {
   const { head, rows } = memoryTable(n.memoryBefore, n.memoryAfter);
   const scope = n.memoryBefore.scope !== undefined ? ` (${escapeMrkdwn(oneLine(n.memoryBefore.scope))})` : '';
   blocks.push(tableSection(`*Memory before → after*${scope}`, head, rows));
+  blocks.push(...reportLinks(n.incidentId, n.chart, opts));
   const extra: string[] = [];
   if (n.incidentId !== undefined) extra.push(`incident \`${codeSafe(oneLine(n.incidentId))}\``);
   if (n.incidentReportPath !== undefined) extra.push(`report \`${codeSafe(oneLine(n.incidentReportPath))}\``);
@@ -285,7 +303,7 @@ function renderResolved(n: ResolvedNotification): SlackBlock[] {
   return blocks;
 }
 
-function renderIncidentSummary(n: IncidentNotification): SlackBlock[] {
+function renderIncidentSummary(n: IncidentNotification, opts: SlackRenderOptions): SlackBlock[] {
   const blocks: SlackBlock[] = [header(`:rotating_light: Incident on ${n.host} ended (${n.closedBecause}): ${n.victims.length} stopped`)];
   blocks.push(section(escapeMrkdwn(n.reason)));
   const rows = n.victims.map((v, i) => `${i + 1}. pid ${v.pid} ${codeSafe(shortenMiddle(oneLine(v.cmdline), 50))} held ${bytes(v.heldBytes)}${v.swapBytes ? ` (${bytes(v.swapBytes)} swap)` : ''} freed ${bytes(v.freedBytes)}${v.exitSeconds !== undefined ? ` exit ${seconds(v.exitSeconds)}` : ''}${v.escalated ? ' SIGKILL early' : ''}`);
@@ -294,6 +312,7 @@ function renderIncidentSummary(n: IncidentNotification): SlackBlock[] {
   const list = [field('Freed', bytes(n.reclaimedBytes)), field('Memory', `${percent(n.memoryBefore.usedRatio)} → ${n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?'} used`)];
   if (n.durationSeconds !== undefined) list.push(field('Lasted', seconds(n.durationSeconds)));
   blocks.push(...fields(list));
+  blocks.push(...reportLinks(n.incidentId, n.chart, opts));
   blocks.push(footer(n, [`incident ${escapeMrkdwn(n.incidentId)}`]));
   return blocks;
 }
@@ -326,14 +345,14 @@ export function enforceSlackLimits(message: SlackMessage): SlackMessage {
 }
 
 /** The Slack message for a notification. Pure; never throws for any notification value. */
-export function renderSlackMessage(n: Notification): SlackMessage {
+export function renderSlackMessage(n: Notification, opts: SlackRenderOptions = {}): SlackMessage {
   let blocks: SlackBlock[];
   switch (n.kind) {
     case 'warning':
       blocks = renderWarning(n);
       break;
     case 'action':
-      blocks = renderAction(n);
+      blocks = renderAction(n, opts);
       break;
     case 'refusal':
       blocks = renderRefusal(n);
@@ -342,7 +361,7 @@ export function renderSlackMessage(n: Notification): SlackMessage {
       blocks = renderResolved(n);
       break;
     case 'incident':
-      blocks = renderIncidentSummary(n);
+      blocks = renderIncidentSummary(n, opts);
       break;
   }
   // Slack escapes nothing in `text` either: the notification line goes through the same escaping.

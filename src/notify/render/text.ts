@@ -1,5 +1,5 @@
 import type { Notification } from '../events.js';
-import { actionTitle, bytes, ellipsize, memoryLine, oneLine, percent, processMemory, processName, seconds, shortenMiddle } from './format.js';
+import { actionTitle, bytes, ellipsize, growingLine, memoryLine, oneLine, percent, processMemory, processName, seconds, shortenMiddle } from './format.js';
 
 /** The most characters a one-line rendering may have (a log line, Slack's notification text). */
 export const TEXT_MAX_CHARS = 2000;
@@ -18,6 +18,7 @@ export function renderText(n: Notification): string {
       if (n.predictedExhaustionSeconds !== undefined) {
         parts.push(n.predictedExhaustionSeconds <= 0 ? 'exhaustion now' : `exhaustion in ~${seconds(n.predictedExhaustionSeconds)}`);
       }
+      if (n.growth) parts.push(`growing: ${growingLine(n.growth)}`);
       const top = n.topProcesses.slice(0, 3).map((p) => `${processName(p)} ${bytes(p.treeResidentBytes ?? p.residentBytes)}`);
       if (top.length > 0) parts.push(`top: ${top.join(', ')}${n.topProcesses.length > 3 ? ` (+${n.topProcesses.length - 3})` : ''}`);
       if (n.memoryElsewhere !== undefined && n.memoryElsewhere !== '') parts.push(`no process owns: ${oneLine(n.memoryElsewhere)}`);
@@ -33,6 +34,7 @@ export function renderText(n: Notification): string {
       }
       parts.push(`why: ${oneLine(n.reason)}`);
       if (n.diagnosis !== undefined && n.diagnosis !== '') parts.push(`diagnosis: ${oneLine(n.diagnosis)}`);
+      if (n.growth !== undefined && n.growth !== '') parts.push(`growth: ${oneLine(n.growth)}`);
       const after = n.memoryAfter ? percent(n.memoryAfter.usedRatio) : '?';
       parts.push(`memory ${percent(n.memoryBefore.usedRatio)} → ${after} used`);
       if (n.freedBytes !== undefined) parts.push(`freed ${bytes(n.freedBytes)}`);

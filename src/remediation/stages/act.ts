@@ -10,6 +10,9 @@ import { captureBeforeAction, type EvidenceDeps, type EvidenceSettings } from '.
 import { notableElsewhere, summarizeProcess } from '../summaries.js';
 import type { CriticalTrigger } from '../trigger.js';
 import type { Question } from './decide.js';
+import type { GrowthSource } from '../growth-source.js';
+import { startTimeLabel } from '../../procfs/process-table.js';
+import type { IncidentGrowth } from '../../incidents/types.js';
 
 export interface ActDeps {
   readonly host: string;
@@ -23,6 +26,34 @@ export interface ActDeps {
   readonly recoveredBelow: number;
   /** Evidence capture before stopping a victim (issue #11); absent: none. */
   readonly evidence?: { readonly deps: EvidenceDeps; readonly settings: EvidenceSettings };
+  /** The agent's short history (issue #11): the victim's growth for the report; absent: no Growth section. */
+  readonly growth?: GrowthSource;
+}
+
+/** The victim's ancestors in the snapshot, nearest first (PID 1 and anything the snapshot lacks end the chain). */
+function ancestorsOf(pid: number, snap: Snapshot): Array<{ pid: number; startTime: string }> {
+  const out: Array<{ pid: number; startTime: string }> = [];
+  let e = snap.processes.byPid.get(pid);
+  for (let i = 0; e !== undefined && i < 64; i++) {
+    const parent = snap.processes.byPid.get(e.ppid);
+    if (parent === undefined || parent.pid === e.pid || parent.pid === 1) break;
+    out.push({ pid: parent.pid, startTime: startTimeLabel(parent) });
+    e = parent;
+  }
+  return out;
+}
+
+/** The victim's growth at the action, from the history; a failure is stated in the section, never blocks the action. */
+function growthAt(source: GrowthSource | undefined, trigger: CriticalTrigger, plan: Plan, before: Snapshot, startedAt: Date, firstWarning: Date | undefined): { growth?: IncidentGrowth; growthChart?: string } {
+  if (source === undefined) return {};
+  const t = plan.target;
+  const victim = t.kind === 'process' ? { pid: t.root.pid, startTime: t.root.startTime, tree: t.tree, ancestors: ancestorsOf(t.root.pid, before) } : undefined;
+  try {
+    const r = source.incident(victim, { ...(firstWarning ? { firstWarningMs: firstWarning.getTime() } : {}), criticalMs: trigger.startsAt.getTime(), actionMs: startedAt.getTime() });
+    return { growth: r.growth, ...(r.chartSvg !== undefined ? { growthChart: r.chartSvg } : {}) };
+  } catch (error) {
+    return { growth: { noHistory: `no growth: reading the history failed (${errorMessage(error)})` } };
+  }
 }
 
 /**
@@ -44,6 +75,7 @@ export async function act(trigger: CriticalTrigger, plan: Plan, before: Snapshot
     target: { process, cgroup: plan.target.kind === 'cgroup' ? plan.target.path : undefined },
     memoryBefore: before.memory,
     firstWarning,
+    ...growthAt(deps.growth, trigger, plan, before, startedAt, firstWarning),
   };
   // Evidence (issue #11), before the action: freezes the victim's tree, captures within its budget (skipped when
   // the machine stalls) and returns the env to act with (SIGCONT follows SIGTERM to a frozen process);

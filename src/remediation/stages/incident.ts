@@ -115,6 +115,7 @@ export function incidentReport(inc: Incident, first: ActionRecord, jobs: NonNull
     ...(first.evidence ? { evidence: first.evidence } : {}),
     ...(first.diagnosis !== undefined ? { diagnosis: first.diagnosis } : {}),
     ...(first.memoryElsewhere !== undefined ? { memoryElsewhere: first.memoryElsewhere } : {}),
+    ...(first.growth ? { growth: first.growth } : {}),
     victims: inc.victims,
     reclaimedBytes: inc.reclaimedBytes,
     ...(inc.closed ? { closedBecause: inc.closed.because } : {}),

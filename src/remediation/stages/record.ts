@@ -22,7 +22,7 @@ export interface RecordDeps {
  * a failed action counts too), the incident report, the metric and the audit line, all from the one
  * ActionRecord. Returns the saved incident, if any.
  */
-export function recordAction(r: ActionRecord, deps: RecordDeps, partOf?: { readonly incidentId: string }): { readonly id: string; readonly path: string } | undefined {
+export function recordAction(r: ActionRecord, deps: RecordDeps, partOf?: { readonly incidentId: string }): { readonly id: string; readonly path: string; readonly chart?: string } | undefined {
   const counted = !r.dryRun;
   if (r.ending.kind === 'threw') {
     // Stays counted when the refusal that follows is recorded (recordRefusal with counted).
@@ -33,13 +33,13 @@ export function recordAction(r: ActionRecord, deps: RecordDeps, partOf?: { reado
     return undefined;
   }
   deps.state.set({ key: r.trigger.key, state: r.dryRun ? 'dry_run' : 'acted', at: r.startedAt.getTime(), counted }, true);
-  let saved: { id: string; path: string } | undefined;
+  let saved: { id: string; path: string; chart?: string } | undefined;
   // A step of a multi-victim incident: the incident's one report is written when it ends (pipeline).
   const incident = partOf === undefined ? incidentRecord(r) : undefined;
   if (incident !== undefined) {
     try {
-      const s = deps.incidents.save(incident);
-      saved = { id: s.record.id, path: s.path };
+      const s = deps.incidents.save(incident, r.growthChart);
+      saved = { id: s.record.id, path: s.path, ...(s.record.growth?.chart !== undefined ? { chart: s.record.growth.chart } : {}) };
     } catch (error) {
       deps.logger.error('incident report not written', { error: errorMessage(error) });
     }

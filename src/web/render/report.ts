@@ -2,7 +2,8 @@ import { formatBytes, formatDuration } from '../../config/units.js';
 import { html, raw, type Html } from '../../html/escape.js';
 import type { HostPoint } from '../../history/history.js';
 import { similarIncidents } from '../../incidents/render.js';
-import type { IncidentRecord } from '../../incidents/types.js';
+import { formatRate } from '../../incidents/growth-render.js';
+import type { GrowthMoment, IncidentGrowth, IncidentRecord } from '../../incidents/types.js';
 import type { MemorySummary } from '../../notify/events.js';
 import { PAGE_CSS } from './page.js';
 import { barChart, lineChart } from './svg.js';
@@ -17,6 +18,8 @@ export interface ReportModel {
   /** Host points of the short history around the incident (when the agent was running then). */
   readonly around: readonly HostPoint[];
   readonly hideCmdlines: boolean;
+  /** The incident's memory chart (<id>.svg next to the report), when written. */
+  readonly chartSvg?: string;
 }
 
 const pct = (r: number): string => `${Math.round(r * 100)}%`;
@@ -49,6 +52,26 @@ function timeline(rec: IncidentRecord): Html {
   });
   return html`<svg class="timeline" viewBox="0 0 ${W} 64" role="img" aria-label="timeline"><title>Timeline</title><line x1="90" x2="${W - 90}" y1="30" y2="30" stroke="#9ca3af" stroke-width="2"/>${marks}</svg>
 <p class="muted">From critical to action: ${rec.timeline.critical && rec.timeline.action ? formatDuration(Math.max(0, Date.parse(rec.timeline.action) - Date.parse(rec.timeline.critical))) : '—'}; time to resolution: ${rec.timeToResolutionSeconds === undefined ? 'not confirmed' : formatDuration(rec.timeToResolutionSeconds * 1000)}.</p>`;
+}
+
+/** The report's Growth section (issue #11): onset, rate, first warning → action, host memory at each moment, the chart. */
+function growthSection(g: IncidentGrowth | undefined, chartSvg: string | undefined): Html {
+  if (g === undefined) return html``;
+  if (g.noHistory !== undefined) return html`<section id="growth"><h2>Growth</h2><p class="muted">${g.noHistory}.</p></section>`;
+  const host = (x: GrowthMoment): string =>
+    x.hostUsedBytes === undefined ? 'no sample' : `${formatBytes(x.hostUsedBytes)} used${x.hostTotalBytes ? ` (${Math.round((100 * x.hostUsedBytes) / x.hostTotalBytes)}%)` : ''}${x.hostSwapUsedBytes ? `, swap ${formatBytes(x.hostSwapUsedBytes)}` : ''}`;
+  const row = (label: string, x: GrowthMoment | undefined): Html | string =>
+    x === undefined ? '' : html`<tr><th>${label}</th><td>${t(x.at)}</td><td class="num">${x.treeBytes === undefined ? 'no sample' : formatBytes(x.treeBytes)}</td><td class="num">${host(x)}</td></tr>`;
+  const rate = g.rateBytesPerSecond !== undefined && g.rateOverSeconds !== undefined ? html`<b>${formatRate(g.rateBytesPerSecond)}</b> (least squares over the last ${formatDuration(g.rateOverSeconds * 1000)} before the action)` : 'not known (too few samples)';
+  const began = g.began === undefined ? 'no sustained growth in the history' : g.beganBeforeHistory ? `at or before ${t(g.began.at)} (the history's first sample; earlier is not known)` : t(g.began.at);
+  const img = chartSvg === undefined ? '' : html`<p><img alt="memory over time: the victim against the host" width="760" height="320" src="data:image/svg+xml;base64,${Buffer.from(chartSvg, 'utf8').toString('base64')}"></p>`;
+  return html`<section id="growth"><h2>Growth</h2>
+<p>${g.tree ? html`PID ${g.tree.pid} (${g.tree.comm}), ${g.tree.samples} samples` : (g.treeMissing ?? '')} in the agent's history since ${g.historyFrom ? t(g.historyFrom) : '—'}.</p>
+<div class="scroll"><table><tr><th>Rate</th><td colspan="3">${rate}</td></tr><tr><th>Growth began</th><td colspan="3">${began}</td></tr>
+${g.warningToActionSeconds !== undefined ? html`<tr><th>First warning → action</th><td colspan="3">${formatDuration(g.warningToActionSeconds * 1000)}</td></tr>` : ''}
+<tr><th>Moment</th><th>Time</th><th>Victim</th><th>Host memory</th></tr>
+${row('Growth began', g.began)}${row('First warning', g.firstWarning)}${row('Critical', g.critical)}${row('Action', g.action)}</table></div>
+${img}${g.chart !== undefined ? html`<p><a href="${encodeURIComponent(g.chart)}">Memory chart (SVG)</a></p>` : ''}</section>`;
 }
 
 export function renderReportPage(m: ReportModel): string {
@@ -87,6 +110,7 @@ ${p.cgroup !== undefined ? html`<tr><th>cgroup</th><td><code>${p.cgroup}</code><
 <section id="timeline"><h2>Timeline</h2>${timeline(rec)}<div class="scroll"><table>
 <tr><th>First warning</th><td>${t(rec.timeline.firstWarning)}</td></tr><tr><th>Critical</th><td>${t(rec.timeline.critical)}</td></tr>
 <tr><th>Action</th><td>${t(rec.timeline.action)}</td></tr><tr><th>Recovery</th><td>${rec.timeline.recovery === undefined ? 'not confirmed' : t(rec.timeline.recovery)}</td></tr></table></div></section>
+${growthSection(rec.growth, m.chartSvg)}
 <section id="before-after"><h2>Before / after</h2><div class="scroll"><table>${memoryBars('Before', rec.memoryBefore)}${memoryBars('After', rec.memoryAfter)}</table></div>${chart}</section>
 <section id="pattern"><h2>Recurring pattern</h2>${
     similar.length === 0
