@@ -4,7 +4,7 @@
  * receiver's memory and CPU. Not a test: nothing is asserted.
  *
  *   npm run bench:receiver [-- --rate 1000 --seconds 30] [--busy-neighbour] [--receiver-node-options "--flag ..." | none]
- *                          [--no-harden-self] [--client-nice N]
+ *                          [--no-harden-self] [--client-nice N] [--own-sched-groups]
  *
  * --busy-neighbour: one more child spins one core for the whole run (bench/lib/spinner.ts; bounded, stopped by
  * its PID), as a training job next to the agent would.
@@ -13,6 +13,13 @@
  * default true: nice -5, oom_score_adj -900); --no-harden-self runs it with guard.harden_self false.
  * --client-nice N runs the load client at nice N (it stands for Alertmanager, which in production runs on another
  * machine or with its own share, not behind the busy neighbour).
+ *
+ * --own-sched-groups starts the receiver and the load client each in a session of its own: with the kernel's
+ * sched_autogroup (on here), each session is a scheduling group, so CPU is shared between groups first and nice
+ * only counts inside one. Without it all three (receiver, client, spinner) share this process's group. With it
+ * the receiver is placed as the systemd unit places the agent (a cgroup of its own, CPUWeight=200; here weight
+ * 100, so less than deployed) and the client as Alertmanager runs (elsewhere, or with its own share); the
+ * spinner is never niced or moved.
  *
  * Besides the client's latency it prints the server-side time (handler called → reply written), the receiver's
  * event-loop delay and GC, and what the scheduler did to the receiver and the client (run and wait time from
@@ -60,6 +67,7 @@ const SECONDS = Math.min(numberArg('seconds', 30), 120);
 const FLAGS = nodeFlags();
 
 const HARDEN = !process.argv.includes('--no-harden-self');
+const OWN_GROUPS = process.argv.includes('--own-sched-groups');
 const CLIENT_NICE = niceArg();
 
 /** --client-nice N: run the load client at this nice value (Alertmanager runs elsewhere or with its own share). */
@@ -72,7 +80,8 @@ function niceArg(): number | undefined {
 }
 
 function start(module: string, execArgv: readonly string[], children: ChildProcess[], args: readonly string[] = []): ChildProcess {
-  const child = fork(fileURLToPath(new URL(module, import.meta.url)), [...args], { cwd: REPO, execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // detached: a session of its own, hence a scheduling group of its own where the kernel has autogroups (below).
+  const child = fork(fileURLToPath(new URL(module, import.meta.url)), [...args], { cwd: REPO, execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: OWN_GROUPS });
   children.push(child);
   return child;
 }
@@ -101,6 +110,16 @@ function schedLine(name: string, a: SchedStats | undefined, b: SchedStats | unde
   if (a === undefined || b === undefined) return `${name}: scheduler stats n/a`;
   const s = (ns: number): string => (ns / 1e9).toFixed(2);
   return `${name} (nice ${b.nice}, main thread): on CPU ${s(b.runNs - a.runNs)} s, runnable but waiting for a CPU ${s(b.waitNs - a.waitNs)} s; context switches ${b.voluntary - a.voluntary} voluntary, ${b.involuntary - a.involuntary} involuntary (preempted)`;
+}
+
+/** The process's autogroup (/proc/PID/autogroup: "/autogroup-N nice K"), or why there is none. */
+function autogroup(pid: number | undefined): string {
+  if (pid === undefined) return 'n/a';
+  try {
+    return readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+  } catch {
+    return 'no autogroup';
+  }
 }
 
 const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -168,6 +187,13 @@ async function main(): Promise<void> {
         `receiver event-loop delay ms: p50 ${f(drained.loopDelayMs.p50)}  p90 ${f(drained.loopDelayMs.p90)}  p99 ${f(drained.loopDelayMs.p99)}  max ${f(drained.loopDelayMs.max)}; GC ${drained.gc.count}× total ${f(drained.gc.totalMs)} ms, longest ${f(drained.gc.maxMs)} ms`,
         schedLine('receiver', serverSched0, serverSched1),
         schedLine('load client', clientSched0, clientSched1),
+        `scheduling groups (sched_autogroup ${(() => {
+          try {
+            return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' ? 'on' : 'off';
+          } catch {
+            return 'n/a';
+          }
+        })()}): receiver ${autogroup(serverPid)}, load client ${autogroup(load.pid)}, this process and the spinner ${autogroup(process.pid)}`,
         `load average: ${load0} at start, ${load1} at end`,
         `worker: max queue depth ${maxDepth}, drained the rest in ${drained.drainSeconds.toFixed(2)} s; ${drained.notifications} notifications published`,
         `receiver CPU: ${cpuSeconds.toFixed(1)} s over the run`,
