@@ -24,7 +24,10 @@
  * Besides the client's latency it prints the server-side time (handler called → reply written), the receiver's
  * event-loop delay and GC, and what the scheduler did to the receiver and the client (run and wait time from
  * /proc/PID/schedstat, voluntary and involuntary context switches), so slow replies can be told apart: the
- * receiver's own work, or the receiver (or the client) waiting for a CPU.
+ * receiver's own work, or the receiver (or the client) waiting for a CPU. BENCH_TRACE_DIR=dir: the client and
+ * the receiver also write every request's times there (client.json: [seq, sent at (CLOCK_MONOTONIC ms), latency
+ * ms, reused socket, status]; server.json: [seq, handler called at, handler ms, client port]) to split a slow
+ * reply into before the handler, in it, and after it.
  *
  * Three processes, so the numbers are the receiver's own: this one coordinates and samples the receiver's
  * VmRSS/VmHWM and CPU from /proc; bench/lib/receiver-server.ts runs the real receiver and pipeline with the
