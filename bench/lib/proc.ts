@@ -130,3 +130,38 @@ export function memAvailableBytes(): number {
   if (!m?.[1]) throw new Error('/proc/meminfo has no MemAvailable');
   return Number(m[1]) * 1024;
 }
+
+/** The scheduler's view of one task (its main thread), or undefined if it has exited. */
+export interface SchedStats {
+  /** Time on a CPU and time runnable but waiting for one (/proc/PID/schedstat), ns. */
+  readonly runNs: number;
+  readonly waitNs: number;
+  /** Context switches: the task blocked itself (voluntary) or was preempted (involuntary), /proc/PID/status. */
+  readonly voluntary: number;
+  readonly involuntary: number;
+  /** Nice value (/proc/PID/stat field 19). */
+  readonly nice: number;
+}
+
+export function schedStats(pid: number): SchedStats | undefined {
+  let sched: string;
+  let status: string;
+  let stat: string;
+  try {
+    sched = readFileSync(`/proc/${pid}/schedstat`, 'utf8');
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+  const [run, wait] = sched.trim().split(/\s+/).map(Number);
+  const count = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+)$`, 'm').exec(status);
+    if (!m?.[1]) throw new Error(`/proc/${pid}/status has no ${field} line`);
+    return Number(m[1]);
+  };
+  const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+  if (!Number.isFinite(run) || !Number.isFinite(wait) || !Number.isFinite(nice)) throw new Error(`/proc/${pid}/schedstat or stat: not numbers`);
+  return { runNs: run ?? 0, waitNs: wait ?? 0, voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches'), nice };
+}

@@ -9,6 +9,7 @@
  * (duplicates), 10 % malformed.
  */
 import { Agent, request } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { LoadCommand, LoadResult } from './receiver-protocol.js';
 
@@ -45,6 +46,7 @@ async function run(cmd: LoadCommand): Promise<LoadResult> {
   const statuses: Record<string, number> = {};
   let errors = 0;
   let maxSendLagMs = 0;
+  const trace: Array<[number, number, number, number, number]> | undefined = process.env.BENCH_TRACE_DIR ? [] : undefined;
   const send = (i: number): Promise<void> =>
     new Promise((resolve) => {
       const r = i % 10;
@@ -52,12 +54,14 @@ async function run(cmd: LoadCommand): Promise<LoadResult> {
       const body = kind === 'malformed' ? '{"version":"4","alerts":[{' : alertBody(i, kind);
       const path = kind === 'warning' ? '/alerts/notify' : '/alerts/remediate';
       const started = performance.now();
+      const startedHr = Number(process.hrtime.bigint()) / 1e6;
       const req = request(
-        { host: '127.0.0.1', port: cmd.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${cmd.token}`, 'content-length': Buffer.byteLength(body) } },
+        { host: '127.0.0.1', port: cmd.port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${cmd.token}`, 'content-length': Buffer.byteLength(body), 'x-bench-seq': String(i) } },
         (res) => {
           res.resume();
           res.on('end', () => {
             latencies.push(performance.now() - started);
+            if (trace) trace.push([i, startedHr, performance.now() - started, req.reusedSocket ? 1 : 0, res.statusCode ?? 0]);
             const code = String(res.statusCode ?? 0);
             statuses[code] = (statuses[code] ?? 0) + 1;
             resolve();
@@ -83,6 +87,7 @@ async function run(cmd: LoadCommand): Promise<LoadResult> {
   await Promise.all(inflight);
   const sendSeconds = (performance.now() - t0) / 1000;
   agent.destroy();
+  if (trace && process.env.BENCH_TRACE_DIR) writeFileSync(`${process.env.BENCH_TRACE_DIR}/client.json`, JSON.stringify(trace));
   latencies.sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
   return { type: 'done', requests: latencies.length, sendSeconds, errors, statuses, latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) }, maxSendLagMs };

@@ -9,7 +9,7 @@ import type { HostFacts } from '../domain/host.js';
 import type { World } from '../domain/world.js';
 import { createExporterApp } from '../exporter/app.js';
 import { runGuard, type GuardCrossing, type GuardStep } from '../guard/guard.js';
-import { hardenSelf } from '../guard/harden.js';
+import { hardenAgent } from '../guard/harden.js';
 import { readCgroupReading, readHostReading, type GuardReading } from '../guard/reading.js';
 import { errorMessage } from '../logging/logger.js';
 import type { NotificationSink } from '../notify/events.js';
@@ -146,6 +146,9 @@ export async function startAgent(
           },
         })
       : undefined;
+  // guard.harden_self: oom_score_adj and CPU priority, whenever the agent can remediate (receiver or guard).
+  const hardened = hardenAgent(config, world.pid, proc, systemCalls, logger);
+  if (hardened.length > 0) logger.info('agent hardened', { steps: hardened });
   if (remediation) {
     if (config.remediation.dry_run) logger.warn('remediation: dry_run is on; actions are reported, never run');
     try {
@@ -164,7 +167,7 @@ export async function startAgent(
     logger.info('receiver ready', { routes: ['/alerts/remediate', '/alerts/notify'], actionsEnabled: hasCredentials(credentials), dryRun: config.remediation.dry_run, stateDir: config.remediation.state_dir });
   }
 
-  const guard = config.guard.enabled && remediation ? startGuard(config, world, proc, cgroups, remediation) : undefined;
+  const guard = config.guard.enabled && remediation ? startGuard(config, world, proc, cgroups, remediation, hardened) : undefined;
 
   // A fleet: pull this host's alerts from the Alertmanager cluster into the same pipeline (docs/fleet.md).
   const fleet = config.fleet.enabled
@@ -229,7 +232,7 @@ export async function startAgent(
  * The local guard: polls its scope (host, or the watched cgroup), and on a crossing submits an urgent trigger
  * to the shared pipeline (it goes before anything the receiver queued).
  */
-function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups: CgroupFs, remediation: Remediation): { stop(): Promise<void> } {
+function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups: CgroupFs, remediation: Remediation, hardened: readonly string[]): { stop(): Promise<void> } {
   const g = config.guard;
   let read: () => GuardReading;
   if (g.watch_cgroup !== undefined) {
@@ -241,7 +244,6 @@ function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups:
   } else {
     read = () => readHostReading(proc);
   }
-  const hardened = g.harden_self ? hardenSelf(world.pid, proc, systemCalls, world.logger) : [];
   const controller = new AbortController();
   // Quiet logs: one journal line per episode of identical refusals (the pipeline writes the closing count).
   let episodes: EpisodeState = new Map();

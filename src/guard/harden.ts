@@ -1,3 +1,4 @@
+import type { HeadroomConfig } from '../config/schema.js';
 import type { SystemCalls } from '../domain/world.js';
 import type { Logger } from '../logging/logger.js';
 import { errorMessage } from '../logging/logger.js';
@@ -25,4 +26,15 @@ export function hardenSelf(pid: number, proc: ProcFs, system: Pick<SystemCalls, 
     logger.warn("guard: could not raise the agent's CPU priority", { error: errorMessage(error) });
   }
   return done;
+}
+
+/**
+ * The composition root's step (src/agent/agent.ts), also run by the receiver benchmark: `guard.harden_self`
+ * hardens the agent whenever it can remediate — the guard or the receiver on — since both paths must run
+ * while a job thrashes the machine (the receiver's accept path competes for CPU with the jobs it is about,
+ * docs/benchmarks.md "Receiver"). An exporter-only agent is left as it is. Returns the steps taken.
+ */
+export function hardenAgent(config: Pick<HeadroomConfig, 'guard' | 'receiver'>, pid: number, proc: ProcFs, system: Pick<SystemCalls, 'writeFile' | 'setPriority'>, logger: Logger): string[] {
+  if (!config.guard.harden_self || !(config.guard.enabled || config.receiver.enabled)) return [];
+  return hardenSelf(pid, proc, system, logger);
 }

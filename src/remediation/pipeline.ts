@@ -11,7 +11,7 @@ import type { Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/type
 import { actionNotification, type ActionRecord } from './action-record.js';
 import { incidentId } from '../incidents/store.js';
 import { closeIncident, conditionScope, IncidentBook, incidentLimit, lateAlertOf, openIncident, withVictim, type Incident, type IncidentEnd } from './incident.js';
-import { endEpisode, episodeSummary, observeRefusal, type Episode, type EpisodeState } from './refusal-episodes.js';
+import { endEpisode, episodeSummary, forgettable, observeRefusal, type Episode, type EpisodeState } from './refusal-episodes.js';
 import { incidentAuditEntry, incidentJobs, incidentNotification, incidentReport, victimOf } from './stages/incident.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { RemediationMetrics } from './metrics.js';
@@ -73,6 +73,10 @@ const TOP_PROCESSES = 5;
 /** First decisions and warnings of the receiver's batch reuse a snapshot this young (re-read before acting). */
 const SHARED_SNAPSHOT_MAX_AGE_MS = 1000;
 
+/** Refusal episodes kept before the first pruning pass (see RemediationPipeline.pruneEpisodes). */
+const EPISODES_PRUNE_FLOOR = 1024;
+const NO_EPISODES: EpisodeState = new Map();
+
 /** How a trigger enters the queue. */
 export interface SubmitOptions {
   /** The webhook route it came from (audit). */
@@ -118,8 +122,13 @@ export class RemediationPipeline {
   private readonly record: RecordDeps;
   /** The open (and last closed) incident per guarded scope (./incident.ts). */
   private readonly book = new IncidentBook();
-  /** Episodes of identical refusals per stream (./refusal-episodes.ts). */
-  private episodes: EpisodeState = new Map();
+  /**
+   * Episodes of identical refusals per stream (./refusal-episodes.ts), updated in place: a process alert is its
+   * own stream (its key), so a flood of refused alerts makes many streams, and copying them all per refusal
+   * cost time quadratic in the flood. Forgettable episodes are pruned when the map has doubled.
+   */
+  private readonly episodes = new Map<string, Episode>();
+  private episodesPruneAt = EPISODES_PRUNE_FLOOR;
 
   constructor(private readonly deps: PipelineDeps) {
     this.actions = deps.actions ?? ACTIONS;
@@ -266,8 +275,11 @@ export class RemediationPipeline {
   ): Disposition {
     const at = this.deps.now();
     const stream = this.stream(trigger);
-    const seen = observeRefusal(this.episodes, { stream, reasonCode: code, reason }, at.getTime(), this.deps.refusalEpisodeMaxMs ?? 600_000);
-    this.episodes = seen.state;
+    const maxSpanMs = this.deps.refusalEpisodeMaxMs ?? 600_000;
+    const seen = observeRefusal(this.episodeOf(stream), { stream, reasonCode: code, reason }, at.getTime(), maxSpanMs);
+    const episode = seen.state.get(stream);
+    if (episode !== undefined) this.episodes.set(stream, episode);
+    this.pruneEpisodes(at.getTime(), maxSpanMs);
     if (seen.ended) this.closeEpisode(trigger, seen.ended);
     recordRefusal(trigger, { reasonCode: code, reason, memory: o.snap?.memory, ...(o.plan ? { plan: { action: o.plan.action, target: o.plan.target } } : {}) }, at, this.record, o.counted === true, seen.write);
     if (seen.write) {
@@ -302,9 +314,23 @@ export class RemediationPipeline {
 
   /** Something other than a refusal happened on the trigger's stream: its refusal episode ends. */
   private endRefusals(t: CriticalTrigger): void {
-    const r = endEpisode(this.episodes, this.stream(t));
-    this.episodes = r.state;
+    const stream = this.stream(t);
+    const r = endEpisode(this.episodeOf(stream), stream);
+    this.episodes.delete(stream);
     if (r.ended) this.closeEpisode(t, r.ended);
+  }
+
+  /** The one stream's episode as the pure functions' state (they never see the other streams). */
+  private episodeOf(stream: string): EpisodeState {
+    const cur = this.episodes.get(stream);
+    return cur === undefined ? NO_EPISODES : new Map([[stream, cur]]);
+  }
+
+  /** Drops episodes whose forgetting changes nothing (forgettable()), once the map has doubled since the last pass. */
+  private pruneEpisodes(nowMs: number, maxSpanMs: number): void {
+    if (this.episodes.size <= this.episodesPruneAt) return;
+    for (const [stream, e] of this.episodes) if (forgettable(e, nowMs, maxSpanMs)) this.episodes.delete(stream);
+    this.episodesPruneAt = Math.max(EPISODES_PRUNE_FLOOR, 2 * this.episodes.size);
   }
 
   /** Ends an incident: its one report, audit line and summary notification. */

@@ -48,6 +48,14 @@ export function observeRefusal(state: EpisodeState, sig: RefusalSignature, nowMs
   return { state: next, write: true, ...(cur !== undefined && cur.count > 1 ? { ended: cur } : {}) };
 }
 
+/**
+ * An episode that can be forgotten without changing anything: one refusal (nothing to summarise), begun at
+ * least `maxSpanMs` ago (the stream's next refusal starts a new episode whether it is remembered or not).
+ */
+export function forgettable(e: Episode, nowMs: number, maxSpanMs: number): boolean {
+  return e.count === 1 && nowMs - e.firstMs >= maxSpanMs;
+}
+
 /** Something other than a refusal happened on the stream: its episode (if any) ends. */
 export function endEpisode(state: EpisodeState, stream: string): { readonly state: EpisodeState; readonly ended?: Episode } {
   const cur = state.get(stream);

@@ -23,6 +23,12 @@ export interface SnapshotRequest {
 /** Reads a fresh Snapshot for decide(). The only I/O on the decision path. */
 export interface SnapshotReader {
   read(req?: SnapshotRequest): Snapshot | Promise<Snapshot>;
+  /**
+   * Just these PIDs as they are now (one /proc/PID read each, not a scan of all of /proc): lets a refusal
+   * "that process is gone" on a shared snapshot be confirmed without re-reading every process. Optional:
+   * a reader without it gets a full fresh read instead.
+   */
+  readProcesses?(pids: readonly number[]): ProcessTable;
 }
 
 /** Host memory from /proc/meminfo. */
@@ -91,6 +97,11 @@ export class LiveSnapshotReader implements SnapshotReader {
   async readYielding(req: SnapshotRequest, yieldToLoop: () => Promise<void>): Promise<Snapshot> {
     const boot = this.proc.stat().bootTimeSeconds;
     return this.assemble(req, await scanProcessesYielding(this.proc, boot, () => undefined, yieldToLoop, this.pidsFor(req)));
+  }
+
+  /** The named PIDs only, as they are now (those that exist). */
+  readProcesses(pids: readonly number[]): ProcessTable {
+    return scanProcesses(this.proc, this.proc.stat().bootTimeSeconds, () => undefined, pids);
   }
 
   private pidsFor(req: SnapshotRequest): number[] | undefined {
@@ -166,7 +177,7 @@ export class LiveSnapshotReader implements SnapshotReader {
 
 /** The live reader as the agent uses it: every scan yields to the event loop (docs/guard.md). */
 export function yieldingReader(live: LiveSnapshotReader, yieldToLoop: () => Promise<void>): SnapshotReader {
-  return { read: (req = {}) => live.readYielding(req, yieldToLoop) };
+  return { read: (req = {}) => live.readYielding(req, yieldToLoop), readProcesses: (pids) => live.readProcesses(pids) };
 }
 
 function cacheKey(req: SnapshotRequest): string {
@@ -206,6 +217,11 @@ export class SnapshotCache {
   /** Whether the last get() for this request reused an earlier read (which may predate a new process). */
   servedFromCache(req: SnapshotRequest = {}): boolean {
     return this.lastWasHit.has(cacheKey(req));
+  }
+
+  /** The named PIDs as they are now, when the reader can read them alone (else undefined: read everything). */
+  processesNow(pids: readonly number[]): ProcessTable | undefined {
+    return this.reader.readProcesses?.(pids);
   }
 
   /** A fresh read (also replaces the cached one). */

@@ -7,7 +7,7 @@ import { chooseVictim, rankVictims } from '../../src/policy/ranking.js';
 import type { ProcessDetailsLite, Snapshot } from '../../src/policy/types.js';
 import { ProcessTable, type ProcessEntry } from '../../src/procfs/process-table.js';
 import { closeIncident, conditionScope, groupVictims, IncidentBook, incidentLimit, jobKey, lateAlertOf, openIncident, withVictim, type IncidentVictim } from '../../src/remediation/incident.js';
-import { endEpisode, episodeSummary, observeRefusal, type EpisodeState } from '../../src/remediation/refusal-episodes.js';
+import { endEpisode, episodeSummary, forgettable, observeRefusal, type EpisodeState } from '../../src/remediation/refusal-episodes.js';
 import { guardTrigger } from '../../src/remediation/stages/intake.js';
 import { stillRunning } from '../../src/remediation/stages/incident.js';
 import type { CriticalTrigger } from '../../src/remediation/trigger.js';
@@ -148,6 +148,22 @@ describe('refusal episodes (pure, fake clock)', () => {
     expect(observeRefusal(t, { stream: 'g', reasonCode: 'no_candidate', reason: 'x' }, 10_000, 10_000)).toMatchObject({ write: true, ended: { count: 2 } });
     // Streams are independent.
     expect(observeRefusal(t, { stream: 'receiver|host', reasonCode: 'no_candidate', reason: 'x' }, 6000, 10_000).write).toBe(true);
+  });
+
+  it('forgettable: a lone refusal past the maximum span; forgetting it changes neither the next refusal nor the end', () => {
+    const lone = observeRefusal(new Map(), { stream: 'k', reasonCode: 'target_gone', reason: 'PID 7 is no longer running' }, 0, 10_000).state;
+    const e = lone.get('k');
+    if (e === undefined) throw new Error('no episode');
+    expect(forgettable(e, 9_999, 10_000)).toBe(false); // a repeat now would still join it
+    expect(forgettable(e, 10_000, 10_000)).toBe(true);
+    const sig = { stream: 'k', reasonCode: 'target_gone', reason: 'PID 7 is no longer running' } as const;
+    const kept = observeRefusal(lone, sig, 10_000, 10_000);
+    const forgotten = observeRefusal(new Map(), sig, 10_000, 10_000);
+    expect({ write: kept.write, ended: kept.ended, episode: kept.state.get('k') }).toEqual({ write: forgotten.write, ended: forgotten.ended, episode: forgotten.state.get('k') });
+    expect(endEpisode(lone, 'k').ended).toBeUndefined();
+    const twice = observeRefusal(lone, sig, 1_000, 10_000).state.get('k');
+    if (twice === undefined) throw new Error('no episode');
+    expect(forgettable(twice, 1_000_000, 10_000)).toBe(false); // it has a closing line to write
   });
 });
 

@@ -109,6 +109,78 @@ describe('stages 2 and 4: snapshot and decide, re-check', () => {
     expect(r.reads()).toBe(3);
     expect(again.decision).toMatchObject({ kind: 'plan', action: 'stop_process_tree', target: { kind: 'process', root: { pid: 4242 } } });
   });
+
+  /** A process alert for PID 4242 started at `startTime` (entry(4242, ...) starts at 1765500424.20). */
+  function processCritical(startTime: string): CriticalTrigger {
+    return { ...hostCritical, key: `fp-${startTime}`, alertName: 'HeadroomProcessMemoryCritical', target: { ok: true, target: { kind: 'process', pid: 4242, startTime } } };
+  }
+
+  /** reader() that can also read single PIDs, from `now` (the processes as they are at that moment). */
+  function pidReader(now: () => ProcessEntry[], ...snaps: Snapshot[]): ReturnType<typeof reader> & { readProcesses: (pids: readonly number[]) => ProcessTable; pidReads: () => number } {
+    const r = reader(...snaps);
+    let n = 0;
+    return {
+      ...r,
+      readProcesses: (pids) => {
+        n += 1;
+        return new ProcessTable(now().filter((e) => pids.includes(e.pid)));
+      },
+      pidReads: () => n,
+    };
+  }
+
+  it('a "target gone" refusal on a shared snapshot is confirmed from that one PID: no scan of all of /proc while it is still gone', async () => {
+    const q = questionFor(processCritical('1765500424.20'));
+    if (q === undefined) throw new Error('no question');
+    const others = [entry(5000, 1, 2)];
+    const r = pidReader(() => others, snapshot(0.97, others));
+    const cache = new SnapshotCache(r, Number.POSITIVE_INFINITY);
+    await cache.get(q.snapshot);
+    for (let i = 0; i < 3; i++) {
+      const d = await snapshotAndDecide(q, cache, settings);
+      expect(d.decision).toMatchObject({ kind: 'refusal', reasonCode: 'target_gone' });
+    }
+    expect(r.reads()).toBe(1); // before: one full read per refused alert (4)
+    expect(r.pidReads()).toBe(3);
+  });
+
+  it('a PID still reused by another process is confirmed the same way', async () => {
+    const q = questionFor(processCritical('1765000000.00'));
+    if (q === undefined) throw new Error('no question');
+    const now = [entry(4242, 1, 40)];
+    const r = pidReader(() => now, snapshot(0.97, now));
+    const cache = new SnapshotCache(r, Number.POSITIVE_INFINITY);
+    await cache.get(q.snapshot);
+    const d = await snapshotAndDecide(q, cache, settings);
+    expect(d.decision).toMatchObject({ kind: 'refusal', reasonCode: 'pid_reused' });
+    expect(r.reads()).toBe(1);
+  });
+
+  it('the named process started after the shared read: its PID is there now, so everything is read afresh and decided again', async () => {
+    const q = questionFor(processCritical('1765500424.20'));
+    if (q === undefined) throw new Error('no question');
+    const before = [entry(5000, 1, 2)];
+    const after = [entry(5000, 1, 2), entry(4242, 1, 40), entry(4243, 4242, 8)];
+    const r = pidReader(() => after, snapshot(0.97, before), snapshot(0.97, after));
+    const cache = new SnapshotCache(r, Number.POSITIVE_INFINITY);
+    await cache.get(q.snapshot);
+    const d = await snapshotAndDecide(q, cache, settings);
+    expect(r.pidReads()).toBe(1);
+    expect(r.reads()).toBe(2);
+    expect(d.decision).toMatchObject({ kind: 'plan', action: 'stop_process_tree', target: { kind: 'process', root: { pid: 4242 } } });
+  });
+
+  it('a reader that cannot read one PID gets the full fresh read, as before', async () => {
+    const q = questionFor(processCritical('1765500424.20'));
+    if (q === undefined) throw new Error('no question');
+    const others = [entry(5000, 1, 2)];
+    const r = reader(snapshot(0.97, others));
+    const cache = new SnapshotCache(r, Number.POSITIVE_INFINITY);
+    await cache.get(q.snapshot);
+    const d = await snapshotAndDecide(q, cache, settings);
+    expect(d.decision).toMatchObject({ kind: 'refusal', reasonCode: 'target_gone' });
+    expect(r.reads()).toBe(2);
+  });
 });
 
 describe('stage 3, limits', () => {

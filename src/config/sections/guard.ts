@@ -26,7 +26,10 @@ export const guardSection = section({
    * hierarchy root; the cgroup must have a limit.
    */
   watch_cgroup: z.string().regex(/^\//, { error: 'must be a cgroup path starting with /, e.g. /headroom.slice' }).optional(),
-  /** Raise the agent's own priority and shield it from the OOM killer at start (see docs/guard.md). */
+  /**
+   * Raise the agent's own priority and shield it from the OOM killer at start, whenever it can remediate (this
+   * guard or the receiver on; see docs/guard.md).
+   */
   harden_self: z.boolean().default(true),
 });
 

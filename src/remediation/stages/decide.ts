@@ -28,15 +28,36 @@ export function questionFor(trigger: CriticalTrigger): Question | undefined {
   };
 }
 
+/** Refusals about the named process itself: decide() reaches them from that one PID's entry alone. */
+const ABOUT_THE_PROCESS: ReadonlySet<string> = new Set(['target_gone', 'pid_reused']);
+
+/**
+ * Whether a refusal on a shared snapshot stands now, judged from the alert's own PID read again alone: the
+ * process is still gone (or still another process). Undefined when that cannot settle it (another refusal,
+ * another target, a reader that cannot read one PID, or the process is there now): then read everything.
+ */
+function confirmedFromThePid(q: Question, snap: Snapshot, decision: Decision, cache: SnapshotCache, settings: PolicySettings): Decision | undefined {
+  const target = q.decision.target;
+  if (decision.kind !== 'refusal' || !ABOUT_THE_PROCESS.has(decision.reasonCode) || target.kind !== 'process') return undefined;
+  const now = cache.processesNow([target.pid]);
+  if (now === undefined) return undefined;
+  const again = decide(q.decision, { ...snap, processes: now }, settings);
+  return again.kind === 'refusal' && ABOUT_THE_PROCESS.has(again.reasonCode) ? again : undefined;
+}
+
 /**
  * Stage 2, snapshot and decide. A snapshot shared with other triggers (the receiver's batch) may predate the
  * process the alert names (a job that just started): a refusal on a cached view is decided again on a fresh
- * read; a snapshot read for this trigger is not read twice.
+ * read; a snapshot read for this trigger is not read twice. When the refusal is that the named process is
+ * gone (or its PID reused), its one PID is read again first: still gone, the refusal stands without a scan of
+ * all of /proc (a flood of alerts for processes that have exited would otherwise cost one full scan each).
  */
 export async function snapshotAndDecide(q: Question, cache: SnapshotCache, settings: PolicySettings): Promise<{ snap: Snapshot; decision: Decision }> {
   let snap = await cache.get(q.snapshot);
   let decision = decide(q.decision, snap, settings);
   if (decision.kind === 'refusal' && cache.servedFromCache(q.snapshot)) {
+    const confirmed = confirmedFromThePid(q, snap, decision, cache, settings);
+    if (confirmed !== undefined) return { snap, decision: confirmed };
     snap = await cache.fresh(q.snapshot);
     decision = decide(q.decision, snap, settings);
   }
