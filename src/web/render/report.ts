@@ -86,7 +86,7 @@ ${p.cgroup !== undefined ? html`<tr><th>cgroup</th><td><code>${p.cgroup}</code><
 </table></div></section>
 <section id="timeline"><h2>Timeline</h2>${timeline(rec)}<div class="scroll"><table>
 <tr><th>First warning</th><td>${t(rec.timeline.firstWarning)}</td></tr><tr><th>Critical</th><td>${t(rec.timeline.critical)}</td></tr>
-<tr><th>Action</th><td>${t(rec.timeline.action)}</td></tr><tr><th>Recovery</th><td>${rec.timeline.recovery === undefined ? 'not confirmed' : t(rec.timeline.recovery)}</td></tr></table></div></section>
+<tr><th>Action</th><td>${t(rec.timeline.action)}</td></tr><tr><th>Recovery</th><td>${rec.timeline.recovery === undefined ? 'not confirmed' : t(rec.timeline.recovery)}</td></tr>${rec.timeline.ended !== undefined ? html`<tr><th>Ended</th><td>${t(rec.timeline.ended)} (${rec.closedBecause ?? 'closed'}${rec.recrossings ? `, after ${rec.recrossings} re-crossing${rec.recrossings === 1 ? '' : 's'}` : ''})</td></tr>` : ''}</table></div></section>
 <section id="before-after"><h2>Before / after</h2><div class="scroll"><table>${memoryBars('Before', rec.memoryBefore)}${memoryBars('After', rec.memoryAfter)}</table></div>${chart}</section>
 <section id="pattern"><h2>Recurring pattern</h2>${
     similar.length === 0
