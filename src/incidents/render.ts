@@ -63,7 +63,9 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
     lines.push('| Field | Value |', '|---|---|');
     lines.push(`| Command | \`${cell(p.cmdline)}\` |`, `| PID | ${p.pid} (started ${p.startTime}) |`);
     if (p.user !== undefined) lines.push(`| User | ${cell(p.user)} |`);
-    lines.push(`| Memory | ${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''} |`);
+    lines.push(
+      `| Memory | ${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}${p.treeSwapBytes ? `, + ${formatBytes(p.treeSwapBytes)} in swap` : ''} |`,
+    );
     if (p.runtimeSeconds !== undefined) lines.push(`| Runtime | ${formatDuration(p.runtimeSeconds * 1000)} |`);
     if (p.cpuSeconds !== undefined) {
       const share = p.runtimeSeconds ? ` (${Math.round((100 * p.cpuSeconds) / p.runtimeSeconds)}% of one CPU on average)` : '';

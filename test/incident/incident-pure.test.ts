@@ -28,6 +28,8 @@ import { endEpisode, episodeSummary, observeRefusal, type EpisodeState } from '.
 import { guardTrigger } from '../../src/remediation/stages/intake.js';
 import { incidentReport, stillRunning } from '../../src/remediation/stages/incident.js';
 import { renderIncident } from '../../src/incidents/render.js';
+import { processMemory } from '../../src/notify/render/format.js';
+import { summarizeProcess } from '../../src/remediation/summaries.js';
 import type { ActionRecord } from '../../src/remediation/action-record.js';
 import type { CriticalTrigger } from '../../src/remediation/trigger.js';
 
@@ -256,6 +258,11 @@ describe('ranking by what a victim really holds (resident + swap)', () => {
     const ranked = rankVictims(snap, settings);
     expect(ranked.map((c) => [c.entry.pid, c.treeBytes / MiB, c.treeSwapBytes / MiB])).toEqual([[10, 180, 40], [20, 160, 0]]);
     expect(chooseVictim(ranked, snap)?.entry.pid).toBe(10);
+    // The action message and the report's root-cause row say what it holds in swap too (not resident alone).
+    const summary = summarizeProcess(10, snap);
+    expect(summary).toMatchObject({ residentBytes: 140 * MiB, treeSwapBytes: 40 * MiB });
+    expect(processMemory(summary ?? { pid: 0, startTime: '', comm: '', cmdline: '', residentBytes: 0 })).toBe('140 MiB, + 40.0 MiB in swap');
+    expect(summarizeProcess(20, snap)?.treeSwapBytes).toBeUndefined();
   });
 });
 

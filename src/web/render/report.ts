@@ -80,7 +80,7 @@ export function renderReportPage(m: ReportModel): string {
 <tr><th>Alert</th><td>${rec.alertName} (source: ${rec.source})</td></tr>
 ${rec.freedBytes !== undefined ? html`<tr><th>Freed</th><td><b>${formatBytes(rec.freedBytes)}</b></td></tr>` : ''}
 ${p ? html`<tr><th>Process</th><td>PID ${p.pid}, started ${p.startTime}${p.user !== undefined ? html`, user ${p.user}` : ''}</td></tr>
-<tr><th>Memory</th><td>${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}</td></tr>
+<tr><th>Memory</th><td>${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}${p.treeSwapBytes ? `, + ${formatBytes(p.treeSwapBytes)} in swap` : ''}</td></tr>
 ${p.runtimeSeconds !== undefined ? html`<tr><th>Runtime</th><td>${formatDuration(p.runtimeSeconds * 1000)}</td></tr>` : ''}
 ${p.cgroup !== undefined ? html`<tr><th>cgroup</th><td><code>${p.cgroup}</code></td></tr>` : ''}` : ''}
 </table></div></section>
