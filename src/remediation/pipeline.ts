@@ -249,7 +249,11 @@ export class RemediationPipeline {
   /** Closes every held incident now (the agent stops): memory had recovered; the report says when it ended. */
   closeHeld(): void {
     const now = this.deps.now();
-    for (const inc of this.book.held()) this.complete(closeHeld(inc, now, this.closeAfterMs), inc.recovered?.jobs ?? []);
+    for (const inc of this.book.held()) {
+      const closed = closeHeld(inc, now, this.closeAfterMs);
+      const ended = closed.closed ? { ...closed.closed, reason: `${closed.closed.reason}; closed before close_after was over: the agent stopped` } : undefined;
+      this.complete(ended ? { ...closed, closed: ended } : closed, inc.recovered?.jobs ?? []);
+    }
   }
 
   private closeExpiredNow(): void {

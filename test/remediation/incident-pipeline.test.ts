@@ -238,6 +238,10 @@ describe('an incident in the pipeline (issue 14)', () => {
     expect(second.kind === 'action' && first.kind === 'action' ? second.incidentId : '').not.toBe(first.kind === 'action' ? first.incidentId : '');
     r.pipeline.closeHeld();
     expect(r.incidents.list().map((i) => i.victims?.length)).toEqual([1, 1]);
+    // The first closed at the end of its hold; the second, still held, when the agent stopped (closeHeld).
+    expect(r.incidents.list().map((i) => i.closedBecause)).toEqual(['recovered', 'recovered']);
+    expect(r.incidents.list()[0]?.detail).not.toContain('the agent stopped');
+    expect(r.incidents.list()[1]?.detail).toContain('closed before close_after was over: the agent stopped');
     expect(sink.items.map((n) => n.kind)).toEqual(['action', 'incident', 'action', 'incident']);
     r.close();
   });
