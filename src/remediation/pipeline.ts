@@ -243,7 +243,13 @@ export class RemediationPipeline {
    * callers that need it at once await idle() first).
    */
   closeExpired(): void {
-    if (!this.running) this.closeExpiredNow();
+    if (this.running) return;
+    try {
+      this.closeExpiredNow();
+    } catch (error) {
+      // Called from the agent's timer: an I/O failure (audit log) is logged here, not thrown into the timer.
+      this.deps.logger.error('closing a held incident failed', { error: errorMessage(error) });
+    }
   }
 
   /** Closes every held incident now (the agent stops): memory had recovered; the report says when it ended. */
