@@ -96,6 +96,15 @@ function setup(evidence: Record<string, unknown>, pySpy: () => string | undefine
   return out;
 }
 
+/**
+ * The incident records after the held incidents are closed: a guard incident whose memory recovered stays open
+ * for remediation.incident.close_after (a re-crossing would continue it); closeHeld ends it as the agent's stop does.
+ */
+function closedIncidents(r: ReturnType<typeof setup>['r']): IncidentRecord[] {
+  r.pipeline.closeHeld();
+  return r.incidents.list();
+}
+
 describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the kill (real processes, v1 cgroup)', () => {
   it('names the file it reads and its size, the allowlisted value, the children; the secret appears nowhere', async () => {
     const data = mkdtempSync(join(tmpdir(), `${TAG}-data-`));
@@ -119,7 +128,7 @@ describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the k
       const order = signals.filter((s) => s.pid === victim.pid).map((s) => s.signal);
       expect(order.slice(0, 3)).toEqual(['SIGSTOP', 'SIGTERM', 'SIGCONT']);
 
-      const rec = r.incidents.list()[0] as IncidentRecord;
+      const rec = closedIncidents(r)[0] as IncidentRecord;
       const ev = rec.evidence as Evidence;
       console.log(`evidence capture on a real process: ${ev.spentMs} ms of a ${ev.budgetMs} ms budget; frozen ${ev.frozenPids}; not captured: ${ev.notCaptured.join(' | ')}`);
       expect(ev.captured).toBe(true);
@@ -189,7 +198,7 @@ describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the k
       expect(out, JSON.stringify(out)).toMatchObject({ kind: 'action', result: 'success' });
       expect(identity(victim.pid).alive).toBe(false);
       expect(signals.filter((s) => s.pid === victim.pid).map((s) => s.signal)).toEqual(['SIGSTOP', 'SIGTERM', 'SIGCONT', 'SIGKILL']);
-      const rec = r.incidents.list()[0] as IncidentRecord;
+      const rec = closedIncidents(r)[0] as IncidentRecord;
       expect(rec.evidence?.python.status).toBe('timed_out');
       expect(rec.evidence?.notCaptured.join('\n')).toMatch(/py-spy did not answer within the remaining \d+ ms of the budget/);
       const report = r.incidents.show(rec.id) ?? '';
@@ -214,7 +223,7 @@ describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the k
       expect(out).toMatchObject({ kind: 'action', result: 'success' });
       expect(identity(victim.pid).alive).toBe(false);
       expect(signals.some((s) => s.signal === 'SIGSTOP')).toBe(false);
-      const rec = r.incidents.list()[0] as IncidentRecord;
+      const rec = closedIncidents(r)[0] as IncidentRecord;
       expect(rec.evidence?.captured).toBe(false);
       expect(rec.evidence?.notCaptured[0]).toContain('machine stalling');
       expect(r.incidents.show(rec.id)).toContain('machine stalling (memory pressure): capture skipped');
@@ -237,7 +246,7 @@ describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the k
     const { r } = setup({ budget: '2s' }, () => join(bin, 'py-spy'));
     try {
       expect(await r.pipeline.handle(guardTrigger({ at: new Date() }))).toMatchObject({ kind: 'action', result: 'success' });
-      const rec = r.incidents.list()[0] as IncidentRecord;
+      const rec = closedIncidents(r)[0] as IncidentRecord;
       expect(rec.evidence?.python).toEqual({ status: 'captured', text: `Process ${victim.pid}: python3 (stand-in)\nThread 1 (idle): MainThread\n` });
       expect(r.incidents.show(rec.id)).toContain(`Python stacks (py-spy dump):\n\n\`\`\`\nProcess ${victim.pid}: python3 (stand-in)`);
     } finally {
@@ -257,7 +266,7 @@ describe.skipIf(skipSuite('evidence-cgroup-v1'))('evidence captured before the k
       expect(await r.pipeline.handle(guardTrigger({ at: new Date() }))).toMatchObject({ kind: 'action', result: 'dry_run', dryRun: true });
       expect(signals).toEqual([]);
       expect(identity(victim.pid).alive).toBe(true);
-      const ev = r.incidents.list()[0]?.evidence;
+      const ev = closedIncidents(r)[0]?.evidence;
       expect(ev?.frozen).toBe('none');
       expect(ev?.process?.env.OMP_NUM_THREADS).toBe('2');
       expect(ev?.notCaptured).toContain('dry run: the tree was not frozen, so it may have changed while it was read');

@@ -439,7 +439,13 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const oomKills = Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore;
     log(`kernel OOM kills during the crisis: ${oomKills}`);
     expect(oomKills).toBe(0);
-    const incidents = (await guestNow.ok('ls /var/lib/headroom/incidents/ 2>/dev/null; true')).trim().split('\n').filter(Boolean);
+    // The report is written when the incident closes: remediation.incident.close_after (90 s by default) after
+    // memory came back, unless a re-crossing continues it. Wait for it, bounded.
+    let incidents: string[] = [];
+    for (const until = Date.now() + 150_000; incidents.length === 0 && Date.now() < until; ) {
+      incidents = (await guestNow.ok('ls /var/lib/headroom/incidents/ 2>/dev/null; true')).trim().split('\n').filter((f) => f.endsWith('.md'));
+      if (incidents.length === 0) await new Promise((r) => setTimeout(r, 2000));
+    }
     expect(incidents.length).toBeGreaterThan(0);
     const report = await guestNow.ok(`cat /var/lib/headroom/incidents/${incidents[0]}${incidents[0]?.endsWith('.json') || incidents[0]?.endsWith('.md') ? '' : '/*'}`);
     expect(report).toContain(hogPid);

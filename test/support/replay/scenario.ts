@@ -278,6 +278,8 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
         // A cgroup alert names the sandbox; stop the largest process tree inside it, never the whole cgroup
         // (the stand-in sshd lives there too).
         actions: { cgroup: 'stop_process_tree' },
+        // One job, no re-crossing to wait for: the guard's incident closes (report, summary) 2 s after recovery.
+        incident: { close_after: '2s' },
       },
       notify: { state_dir: join(tmp, 'notify'), slack: { webhook_url_file: slackUrlFile }, retry: { initial_backoff: '200ms', max_backoff: '2s' } },
       guard: { enabled: opts.path === 'guard', watch_cgroup: sandbox, available_below: guardThreshold, sustain: '200ms' },
@@ -427,9 +429,10 @@ export async function runCrisisReplay(opts: ReplayOptions): Promise<ReplayResult
         await sleep(500);
       }
     } else {
+      // The action message, then (close_after after recovery) the incident's summary: its report is written.
       const deadline = Date.now() + 30_000;
-      while (!fakeSlack.delivered().some((b) => slackText(b).startsWith('[action]'))) {
-        if (Date.now() > deadline) throw new Error(`the action did not reach Slack; got: ${fakeSlack.delivered().map(slackText).join(' | ')}`);
+      while (!(fakeSlack.delivered().some((b) => slackText(b).startsWith('[action]')) && fakeSlack.delivered().some((b) => slackText(b).startsWith('[incident]')))) {
+        if (Date.now() > deadline) throw new Error(`the action and the incident summary did not both reach Slack; got: ${fakeSlack.delivered().map(slackText).join(' | ')}`);
         await sleep(250);
       }
     }
