@@ -2,7 +2,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/agent.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -16,12 +15,10 @@ import type { ActionNotification, WarningNotification } from '../../src/notify/e
 import { renderEmail } from '../../src/notify/render/email.js';
 import { renderSlackMessage } from '../../src/notify/render/slack.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
-import { ProcessTable } from '../../src/procfs/process-table.js';
 import { guardTrigger } from '../../src/remediation/pipeline.js';
-import { createRemediation } from '../../src/remediation/setup.js';
-import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/snapshot.js';
-import { descendants, files, identity, memorySink, proc, removeDir } from '../receiver/harness.js';
+import { descendants, files, identity, proc, removeDir } from '../receiver/harness.js';
 import { canCreateV1Cgroup, createV1Cgroup, inCgroup, type TestCgroup } from '../support/cgroup.js';
+import { realRemediation } from '../support/real-remediation.js';
 import { skipSuite } from '../support/suites.js';
 
 /**
@@ -73,19 +70,6 @@ const GROWER = [
   'time.sleep(120)',
 ].join('\n');
 
-function restrictedReader(): SnapshotReader {
-  const live = new LiveSnapshotReader(proc, new CgroupFs('/sys/fs/cgroup', files), files, { pid: process.pid, ppid: process.ppid }, () => new Date());
-  return {
-    read: (req) => {
-      const s = live.read(req);
-      const entries = s.processes.entries.filter((e) => owned.has(e.pid));
-      const pressure = entries.some((e) => e.state !== 'Z');
-      const memory = pressure ? { ...s.memory, availableBytes: Math.round(s.memory.totalBytes * 0.005), usedRatio: 0.995 } : s.memory;
-      return { ...s, processes: new ProcessTable(entries), memory };
-    },
-  };
-}
-
 /** Starts GROWER in the cgroup; resolves with its PID (after the fork) once it says "ready". */
 async function startGrower(cg: TestCgroup, script = GROWER): Promise<number> {
   const [sh, args] = inCgroup(cg.procsFile, ['python3', '-c', script]);
@@ -127,33 +111,15 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
     expect(pid).toBeGreaterThan(0);
     for (const p of descendants(pid)) owned.add(p);
 
-    const dir = mkdtempSync(join(tmpdir(), `${TAG}-state-`));
-    dirs.push(dir);
-    const sink = memorySink();
-    const r = createRemediation({
-      config: parseConfig({ thresholds: { host_memory_critical: 0.995 }, remediation: { state_dir: dir, min_victim_size: '1K', kill_grace: '2s', recovered: { host_used_below: 0.99 }, evidence: { enabled: false } } }, 'test'),
-      proc,
-      cgroups: new CgroupFs('/sys/fs/cgroup', files),
-      files,
-      self: { pid: process.pid, ppid: process.ppid },
-      host: 'test-host',
-      actionsEnabled: true,
-      now: () => new Date(),
-      monotonic: () => performance.now() / 1000,
-      sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
-      kill: (p, signal) => {
-        if (!owned.has(p)) throw new Error(`test safety: PID ${p} not started by this test`);
-        process.kill(p, signal);
-      },
-      writeFile: (path) => {
-        throw new Error(`unexpected write ${path}`);
-      },
-      sink,
-      logger: memoryLogger(),
-      registry: new Registry(),
-      snapshots: restrictedReader(),
+    const { r, dir, sink } = realRemediation({
+      prefix: TAG,
+      remediation: { evidence: { enabled: false } },
+      mayTouch: (p) => owned.has(p),
+      restrictTo: () => owned,
+      treeFs: false,
       growth: historyGrowthSource(history, startedAt, 'test-host'),
     });
+    dirs.push(dir);
     try {
       // A warning first (as from /alerts/notify): it says which tree grows and how fast.
       const warnedAt = new Date();
@@ -169,6 +135,8 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
       const out = await r.pipeline.handle(guardTrigger({ at: new Date() }));
       expect(out, JSON.stringify(out)).toMatchObject({ kind: 'action', action: 'stop_process_tree', result: 'success' });
       expect(identity(pid).alive).toBe(false);
+      // Memory recovered: the incident is held open for re-crossings (close_after); close it now for its report.
+      r.pipeline.closeHeld();
 
       const rec = r.incidents.list()[0] as IncidentRecord;
       const g = rec.growth;
@@ -221,7 +189,7 @@ describe.skipIf(skipSuite('growth-cgroup-v1'))('growth history on a real growing
         agent: { listen: '127.0.0.1:0' },
         page: { history: { host_interval: '200ms', tree_interval: '1s', top_k: 500 } },
         guard: { enabled: true, watch_cgroup: cg.rel, available_below: 0.2, harden_self: false },
-        remediation: { state_dir: dir, min_victim_size: '1M', kill_grace: '2s', recovered: { cgroup_used_below: 0.7 }, evidence: { enabled: false }, protect_sshd: { enabled: false } },
+        remediation: { state_dir: dir, min_victim_size: '1M', kill_grace: '2s', recovered: { cgroup_used_below: 0.7 }, evidence: { enabled: false }, protect_sshd: { enabled: false }, incident: { close_after: '2s' } },
       },
       'test',
     );

@@ -8,6 +8,7 @@ import { memoryLogger } from '../../src/logging/logger.js';
 import { CgroupFs } from '../../src/procfs/cgroupfs.js';
 import { ProcessTable } from '../../src/procfs/process-table.js';
 import { NodeTreeFs } from '../../src/procfs/tree-fs.js';
+import type { GrowthSource } from '../../src/remediation/growth-source.js';
 import { createRemediation } from '../../src/remediation/setup.js';
 import { LiveSnapshotReader, type SnapshotReader } from '../../src/remediation/snapshot.js';
 import { files, memorySink, proc } from '../receiver/harness.js';
@@ -54,6 +55,8 @@ export interface RealRemediationOptions {
   readonly evidence?: { readonly pySpy: () => string | undefined };
   /** stat(2) for tree walks (tmpfs analysis, evidence): on unless false. */
   readonly treeFs?: boolean;
+  /** The agent's short history (Growth sections, growth in warnings). */
+  readonly growth?: GrowthSource;
 }
 
 export function realRemediation(o: RealRemediationOptions) {
@@ -94,6 +97,7 @@ export function realRemediation(o: RealRemediationOptions) {
     registry: new Registry(),
     ...(o.restrictTo !== undefined ? { snapshots: restrictedReader(o.restrictTo) } : {}),
     ...(o.treeFs !== false ? { treeFs: new NodeTreeFs() } : {}),
+    ...(o.growth !== undefined ? { growth: o.growth } : {}),
     ...(o.evidence !== undefined
       ? {
           evidenceIo: {
