@@ -137,7 +137,7 @@ function procList(text: string): string[] {
 
 export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
   if (scenario === 'dozen') return runDozenArm(guest, arm, log);
-  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
+  await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
   const version = (await guest.ok(VERSION[arm])).trim();
   const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
   const before = procList(await guest.ok(ps));
@@ -251,20 +251,35 @@ other = ",".join(sorted(f"{k[8:]}={v}" for k, v in c.items() if k.startswith("re
 print(c["actions"], c["cooldown"], c["incidents"], other or "none")
 '`;
 
+export interface DozenProbe {
+  /** Seconds since the jobs started. */
+  readonly t: number;
+  readonly ok: boolean;
+  readonly ms: number;
+  /** MemAvailable (bytes) and how many jobs lived, when the probe answered. */
+  readonly avail?: number;
+  readonly alive?: number;
+}
+
+export interface DozenRun {
+  readonly memTotal: number;
+  /** The guest's clock (ms) when the jobs were started. */
+  readonly startedGuestMs: number;
+  readonly jobPids: readonly string[];
+  readonly probes: readonly DozenProbe[];
+}
+
+/** The job PIDs of `pids` that still run in the guest. */
+export async function stillRunning(guest: Guest, pids: readonly string[]): Promise<string[]> {
+  return procList((await guest.run(`for p in ${pids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout);
+}
+
 /**
- * A dozen independent Python jobs (each its own session and process tree, started with setsid + nohup as
- * separate logins would start them: issue 14's "parallel feature testing") that grow together, 5 MiB/s each to
- * 250 MiB (3 000 MiB in all, more than 2 GiB RAM + 1 GiB swap hold beside the system). The window is fixed
- * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
- * 10 % or more for 15 s.
+ * Starts the dozen jobs (below) and probes the guest once a second over ssh (5 s timeout) until the window
+ * ends: 180 s, or every job gone, or growth over (60 s) and MemAvailable at ≥ 10 % of MemTotal for 15 s. Used by
+ * the bench and by the guest lane's assertion of the guard (test/machine/machine.test.ts).
  */
-async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
-  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
-  const version = (await guest.ok(VERSION[arm])).trim();
-  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
-  const before = procList(await guest.ok(ps));
-  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
-  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+export async function runDozen(guest: Guest): Promise<DozenRun> {
   const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
   const startedGuest = Number((await guest.ok('date +%s%3N')).trim());
   await guest.ok(
@@ -275,7 +290,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   );
   const jobPids = procList(await guest.ok('cat /tmp/dozen/*.pid'));
   const started = Date.now();
-  const probes: { t: number; ok: boolean; ms: number; avail?: number; alive?: number }[] = [];
+  const probes: DozenProbe[] = [];
   const probe = `awk '/^MemAvailable/ {print $2*1024}' /proc/meminfo; n=0; for p in ${jobPids.join(' ')}; do test -e /proc/$p && n=$((n+1)); done; echo $n`;
   let safeSince: number | undefined;
   while (Date.now() - started < DOZEN_WINDOW_MS) {
@@ -291,12 +306,30 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
     const wait = 1000 - (Date.now() - t0);
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
   }
+  return { memTotal, startedGuestMs: startedGuest, jobPids, probes };
+}
+
+/**
+ * A dozen independent Python jobs (each its own session and process tree, started with setsid + nohup as
+ * separate logins would start them: issue 14's "parallel feature testing") that grow together, 5 MiB/s each to
+ * 250 MiB (3 000 MiB in all, more than 2 GiB RAM + 1 GiB swap hold beside the system). The window is fixed
+ * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
+ * 10 % or more for 15 s.
+ */
+async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
+  await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
+  const version = (await guest.ok(VERSION[arm])).trim();
+  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
+  const before = procList(await guest.ok(ps));
+  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
+  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  const { memTotal, startedGuestMs: startedGuest, jobPids, probes } = await runDozen(guest);
   const answered = probes.filter((p) => p.ok);
   let longest = 0;
   for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
-  const stillAlive = procList((await guest.run(`for p in ${jobPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
+  const stillAlive = (await stillRunning(guest, jobPids)).length;
   const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
   const actions = arm.startsWith('headroom') ? (await guest.run(AUDIT_ACTIONS, { timeoutMs: 60_000 })).stdout.trim() : undefined;
   const notified = await notifiedOf(guest, arm, startedGuest);

@@ -314,6 +314,12 @@ async function bootOnce(opts: BootOptions & { accel: Accel }): Promise<Guest> {
     ['prometheus', hostBinary('prometheus')],
     ['alertmanager', hostBinary('prometheus-alertmanager') ?? hostBinary('alertmanager')],
   ];
+  // Debian's Alertmanager loads its default notification templates from /usr/share/prometheus/alertmanager.
+  const templates = '/usr/share/prometheus/alertmanager';
+  if (existsSync(templates)) {
+    mkdirSync(join(dir, 'hostnode', 'alertmanager-templates'));
+    for (const t of readdirSync(templates).filter((n) => n.endsWith('.tmpl'))) shared.push([join('alertmanager-templates', t), join(templates, t)]);
+  }
   for (const [name, source] of shared) {
     if (source === undefined) continue;
     try {

@@ -13,6 +13,9 @@ set -eu
 for b in prometheus alertmanager; do
   test -x /opt/hostnode/$b || { echo "/opt/hostnode/$b missing: install prometheus and prometheus-alertmanager on the host (scripts/install-deps.sh)" >&2; exit 1; }
 done
+# Debian's Alertmanager reads its default templates from here (shared from the host's package).
+mkdir -p /usr/share/prometheus/alertmanager
+cp /opt/hostnode/alertmanager-templates/*.tmpl /usr/share/prometheus/alertmanager/
 mkdir -p /etc/headroom /var/lib/hr-fake-slack /var/lib/hr-prometheus /var/lib/hr-alertmanager
 umask 077
 head -c 32 /dev/urandom | base64 > /etc/headroom/receiver-token

@@ -1,3 +1,4 @@
+/* global process */
 /**
  * A Slack incoming-webhook stand-in for the guest (the bench's Alertmanager arm): listens on 127.0.0.1:PORT,
  * answers every POST with 200 `ok` as Slack does, and appends one JSON line per request ({ t, path, text }) to
@@ -17,7 +18,7 @@ createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d.toString()));
   req.on('end', () => {
-    let text = '';
+    let text;
     try {
       text = String(JSON.parse(body).text ?? '');
     } catch (error) {
