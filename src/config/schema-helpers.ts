@@ -2,10 +2,13 @@ import { z } from 'zod';
 import {
   DURATION_HELP,
   SIZE_HELP,
+  SIZE_BOUND_HELP,
   SIZE_OR_PERCENT_HELP,
   parseDuration,
   parseSize,
+  parseSizeBound,
   parseSizeOrPercent,
+  type SizeBound,
   type SizeOrPercent,
 } from './units.js';
 
@@ -50,6 +53,16 @@ export function sizeOrPercent() {
     const parsed = parseSizeOrPercent(String(value));
     if (parsed.ok) return parsed.value;
     ctx.addIssue({ code: 'custom', message: `must be ${SIZE_OR_PERCENT_HELP}` });
+    return z.NEVER;
+  });
+}
+
+/** A size, a percentage of MemTotal, or the smaller of two: "1G", "5%", "min(1G, 5%)". */
+export function sizeBound() {
+  return numberOrString(SIZE_BOUND_HELP).transform((value, ctx): SizeBound => {
+    const parsed = parseSizeBound(String(value));
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: `must be ${SIZE_BOUND_HELP}` });
     return z.NEVER;
   });
 }

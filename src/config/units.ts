@@ -5,6 +5,7 @@
 
 export const SIZE_HELP = 'a size such as 512M, 50G, 1.5GiB or a plain number of bytes (K/M/G/T are powers of 1024)';
 export const SIZE_OR_PERCENT_HELP = `${SIZE_HELP}, or a percentage of MemTotal such as 80%`;
+export const SIZE_BOUND_HELP = `${SIZE_OR_PERCENT_HELP}, or the smaller of two such as min(1G, 5%)`;
 export const DURATION_HELP = 'a duration such as 250ms, 90s, 15m, 1h or 1h30m';
 
 const SIZE_FACTORS: Readonly<Record<string, number>> = {
@@ -52,8 +53,27 @@ export function parseSizeOrPercent(text: string): ParseResult<SizeOrPercent> {
   return { ok: true, value: { kind: 'bytes', bytes: size.value } };
 }
 
-/** Resolves a size-or-percent against the host's MemTotal. */
-export function resolveSize(value: SizeOrPercent, memTotalBytes: number): number {
+/** A size, a percentage of MemTotal, or the smaller of two of them ("min(1G, 5%)"). */
+export type SizeBound = SizeOrPercent | { kind: 'min'; of: readonly [SizeOrPercent, SizeOrPercent] };
+
+/** Parses a size, a percentage of MemTotal, or "min(A, B)" of two of them (remediation.min_victim_size). */
+export function parseSizeBound(text: string): ParseResult<SizeBound> {
+  const mm = /^\s*min\s*\(([^,()]*),([^,()]*)\)\s*$/i.exec(text);
+  if (mm) {
+    const a = parseSizeOrPercent(mm[1] ?? '');
+    const b = parseSizeOrPercent(mm[2] ?? '');
+    if (!a.ok) return { ok: false, error: `"${text}": ${a.error}` };
+    if (!b.ok) return { ok: false, error: `"${text}": ${b.error}` };
+    return { ok: true, value: { kind: 'min', of: [a.value, b.value] } };
+  }
+  const one = parseSizeOrPercent(text);
+  if (!one.ok) return { ok: false, error: `"${text}" is not ${SIZE_BOUND_HELP}` };
+  return one;
+}
+
+/** Resolves a size-or-percent (or the smaller of two) against the host's MemTotal. */
+export function resolveSize(value: SizeBound, memTotalBytes: number): number {
+  if (value.kind === 'min') return Math.min(resolveSize(value.of[0], memTotalBytes), resolveSize(value.of[1], memTotalBytes));
   return value.kind === 'bytes' ? value.bytes : Math.round(value.ratio * memTotalBytes);
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { count, duration, ratio, regex, section, size, sizeOrPercent } from '../schema-helpers.js';
+import { count, duration, ratio, regex, section, size, sizeBound, sizeOrPercent } from '../schema-helpers.js';
 
 const ACTIONS = ['stop_process_tree', 'stop_cgroup', 'throttle', 'drop_caches'] as const;
 const actionName = () => z.enum(ACTIONS, { error: `must be one of ${ACTIONS.join(', ')}` });
@@ -42,8 +42,14 @@ export const remediationSection = section({
   window: duration().prefault('1h'),
   /** … and none within this time after the previous one. */
   cooldown: duration().prefault('2m'),
-  /** A target (process tree or cgroup) smaller than this is never stopped (size, or % of MemTotal). */
-  min_victim_size: sizeOrPercent().prefault('1G'),
+  /**
+   * A target (process tree or cgroup) smaller than this is never stopped: a size, a % of MemTotal, or the
+   * smaller of two ("min(1G, 5%)"). The default, the smaller of 1 GiB and 5 % of MemTotal, is 1 GiB from
+   * 20 GiB of RAM up (the 62 GiB box of the 2025-12-12 incident: unchanged) and about 100 MiB on a 2 GiB
+   * machine, where a dozen jobs of ~180 MiB each filled memory and a flat 1G made none of them a candidate
+   * (issue 14; docs/guard.md "The minimum victim size").
+   */
+  min_victim_size: sizeBound().prefault('min(1G, 5%)'),
   /** Never act on processes matching these (in addition to the built-in protections). */
   protect: matchers(),
   /** Victim ranking for host alerts: preferred processes count 4×, avoided ones ¼, headroom jobs 2×. */
