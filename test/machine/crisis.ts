@@ -123,6 +123,20 @@ except FileNotFoundError:
 print(len(m), m[0]["t"] if m else "", (m[0]["text"][:80].replace(" ", "_") if m else ""))
 '`;
 
+/**
+ * headroom arms: the agent's actions and refusals (audit.jsonl); for headroom-alertmanager also what the
+ * alerting path saw (scrapes answered, which alerts fired when, webhooks sent: test/machine/guest/alerting-diag.py).
+ */
+async function whatHeadroomDid(guest: Guest, arm: Arm, startedGuestMs: number): Promise<string> {
+  const actions = (await guest.run(AUDIT_ACTIONS, { timeoutMs: 60_000 })).stdout.trim();
+  const refusals = (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim().split(' ')[3] ?? '?';
+  const parts = [actions, `refusals: ${refusals}`];
+  if (arm === 'headroom-alertmanager') {
+    parts.push((await guest.run(`python3 /opt/headroom/test/machine/guest/alerting-diag.py ${startedGuestMs / 1000}`, { timeoutMs: 90_000 })).stdout.trim() || 'alerting-diag.py printed nothing');
+  }
+  return parts.join('; ');
+}
+
 /** "N Slack message(s), the first N s after the job started" (headroom-alertmanager) or why nobody is told. */
 async function notifiedOf(guest: Guest, arm: Arm, startedGuestMs: number): Promise<string> {
   if (arm !== 'headroom-alertmanager') return arm.startsWith('headroom') ? 'no notifier configured' : 'no notifier';
@@ -175,7 +189,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     workersLeft = procList((await guest.run(`for p in ${workerPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
   }
   const availSeen = probes.flatMap((p) => (p.avail !== undefined && Number.isFinite(p.avail) ? [p.avail] : []));
-  const actions = arm.startsWith('headroom') ? (await guest.run(AUDIT_ACTIONS, { timeoutMs: 60_000 })).stdout.trim() : undefined;
+  const actions = arm.startsWith('headroom') ? await whatHeadroomDid(guest, arm, Number(startedGuest)) : undefined;
   const notified = await notifiedOf(guest, arm, Number(startedGuest));
   // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
   await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
@@ -331,7 +345,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
   const stillAlive = (await stillRunning(guest, jobPids)).length;
   const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
-  const actions = arm.startsWith('headroom') ? (await guest.run(AUDIT_ACTIONS, { timeoutMs: 60_000 })).stdout.trim() : undefined;
+  const actions = arm === 'headroom-alertmanager' ? await whatHeadroomDid(guest, arm, startedGuest) : undefined;
   const notified = await notifiedOf(guest, arm, startedGuest);
   await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 2000));
@@ -390,7 +404,7 @@ export function renderDozenTable(results: readonly ArmResult[]): string {
     const d = r.dozen;
     if (d === undefined) continue;
     rows.push(
-      `| ${r.arm} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard} | ${r.notified} | ${r.report} |`,
+      `| ${r.arm} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard}${r.actions === undefined ? '' : `; ${r.actions}`} | ${r.notified} | ${r.report} |`,
     );
   }
   return rows.join('\n');
