@@ -3,7 +3,7 @@
  * (test/machine/crisis.ts): the kernel alone, earlyoom, systemd-oomd (defaults, and with ManagedOOM settings),
  * nohang, and headroom's guard as shipped. Prints the table the README keeps. Not asserted: a benchmark.
  *
- *   npm run bench:machine -- [--arms nothing,earlyoom,...] [--scenarios single,workers,dozen] [--out FILE.jsonl]
+ *   npm run bench:machine -- [--arms nothing,earlyoom,...] [--scenarios single,workers,dozen] [--out FILE.jsonl] [--stop-by HH:MM]
  *   npm run bench:machine -- --render FILE.jsonl [FILE.jsonl ...]   (the tables from recorded results, no guest)
  *
  * With --out every arm's result is appended to FILE as one JSON line as soon as it is measured (with the host's
@@ -38,6 +38,10 @@ async function main(): Promise<void> {
     printTables(results, process.env.HEADROOM_MACHINE_ACCEL ?? 'TCG');
     return;
   }
+  // --stop-by HH:MM (UTC, today): no arm is started that could not end by then (an arm is budgeted 5 minutes).
+  const stopIndex = process.argv.indexOf('--stop-by');
+  const stopBy = stopIndex >= 0 ? Date.parse(`${new Date().toISOString().slice(0, 10)}T${process.argv[stopIndex + 1] ?? ''}:00Z`) : Infinity;
+  if (Number.isNaN(stopBy)) throw new Error('--stop-by: expected HH:MM (UTC), e.g. 13:40');
   const outIndex = process.argv.indexOf('--out');
   const out = outIndex >= 0 ? process.argv[outIndex + 1] : undefined;
   const reason = whyNoGuest();
@@ -52,8 +56,13 @@ async function main(): Promise<void> {
   };
   const image = await ensureImage(log);
   const results: ArmResult[] = [];
+  const skipped: string[] = [];
   for (const scenario of scenarios) {
     for (const arm of arms) {
+      if (Date.now() + 5 * 60_000 > stopBy) {
+        skipped.push(`${arm}/${scenario}`);
+        continue;
+      }
       const load = loadavg().map((l) => l.toFixed(1)).join(' ');
       const armStarted = new Date().toISOString();
       log(`${arm}/${scenario}: booting (host load average ${load})`);
@@ -70,6 +79,7 @@ async function main(): Promise<void> {
     }
   }
   printTables(results, process.env.HEADROOM_MACHINE_ACCEL ?? 'TCG');
+  if (skipped.length > 0) console.log(`\nNot run (they could not end by --stop-by): ${skipped.join(', ')}`);
 }
 
 await main();
