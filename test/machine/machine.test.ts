@@ -437,6 +437,9 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const oomBefore = Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim());
 
     const run = await runDozen(guestNow);
+    // The incident ends (its audit line and report are written) once the host has stayed recovered: wait for it,
+    // then see which jobs are gone (a victim signalled under thrash may take seconds to exit).
+    await guestNow.ok(`for i in $(seq 1 180); do grep -q '"event":"incident"' /var/lib/headroom/audit.jsonl 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: 240_000 });
     const left = await stillRunning(guestNow, run.jobPids);
     const stopped = run.jobPids.filter((p) => !left.includes(p));
     const failed = run.probes.filter((p) => !p.ok).length;
@@ -445,16 +448,15 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const pastLine = answered.filter((p) => (p.avail ?? 0) < 0.03 * run.memTotal).length;
     log(`dozen: ${stopped.length}/${run.jobPids.length} jobs stopped, ${failed}/${run.probes.length} probes failed, worst ${Math.max(...run.probes.map((p) => p.ms))} ms, ${pastLine} probes with MemAvailable < 3 %, last MemAvailable ${((last?.avail ?? 0) / MiB).toFixed(0)} MiB of ${(run.memTotal / MiB).toFixed(0)} MiB at t=${last?.t.toFixed(0)} s`);
     log(`dozen probes (t s, answered ms or x, MemAvailable MiB, jobs alive): ${run.probes.map((p) => `${p.t.toFixed(0)}:${p.ok ? p.ms : 'x'}:${p.avail === undefined ? '-' : (p.avail / MiB).toFixed(0)}:${p.alive ?? '-'}`).join(' ')}`);
-    // The incident ends (its audit line and report are written) once the host has stayed recovered: wait for it.
-    await guestNow.ok(`for i in $(seq 1 180); do grep -q '"event":"incident"' /var/lib/headroom/audit.jsonl 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: 240_000 });
     const audit = (await guestNow.ok('cat /var/lib/headroom/audit.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as {
-      event: string; source: string; reasonCode: string; target?: { kind: string; root?: { pid: number } };
+      ts: string; event: string; source: string; reasonCode: string; target?: { kind: string; root?: { pid: number } };
       incidentId?: string; victims?: { pid: number }[]; repeated?: { count: number };
     });
     const actions = audit.filter((e) => e.event === 'action');
     const refusals = audit.filter((e) => e.event === 'refusal');
     const incidents = audit.filter((e) => e.event === 'incident');
-    log(`dozen audit: ${actions.length} action(s) ${actions.map((a) => `${a.source}:${a.reasonCode}:${a.target?.root?.pid ?? a.target?.kind}`).join(',')}; refusals ${refusals.map((r) => `${r.reasonCode}x${1 + (r.repeated?.count ?? 0)}`).join(',') || 'none'}; ${incidents.length} incident(s): ${incidents.map((i) => `${i.reasonCode}[${(i.victims ?? []).map((v) => v.pid).join(' ')}]`).join(' | ')}`);
+    const at = (ts: string): string => ((Date.parse(ts) - run.startedGuestMs) / 1000).toFixed(1);
+    log(`dozen audit: ${actions.length} action(s) ${actions.map((a) => `${a.source}:${a.reasonCode}:${a.target?.root?.pid ?? a.target?.kind}@${at(a.ts)}s`).join(',')}; refusals ${refusals.map((r) => `${r.reasonCode}x${1 + (r.repeated?.count ?? 0)}`).join(',') || 'none'}; ${incidents.length} incident(s): ${incidents.map((i) => `${i.reasonCode}@${at(i.ts)}s[${(i.victims ?? []).map((v) => v.pid).join(' ')}]`).join(' | ')}`);
     // Cleanup first (by PID, the jobs only), so a failed assertion leaves no grower behind.
     await guestNow.run(`kill -9 ${run.jobPids.join(' ')} 2>/dev/null; rm -rf /tmp/dozen; true`, { timeoutMs: 60_000 });
 
