@@ -156,6 +156,8 @@ export async function startAgent(
   }
 
   const guard = config.guard.enabled && remediation ? startGuard(config, world, proc, cgroups, remediation) : undefined;
+  // An incident held open after recovery (remediation.incident.close_after) closes when its hold is over.
+  const stopHoldCheck = remediation ? timers.every(1000, () => remediation.pipeline.closeExpired()) : undefined;
 
   // A fleet: pull this host's alerts from the Alertmanager cluster into the same pipeline (docs/fleet.md).
   const fleet = config.fleet.enabled
@@ -208,7 +210,10 @@ export async function startAgent(
       people.close();
       await fleet?.stop();
       await guard?.stop();
+      stopHoldCheck?.();
       await remediation?.pipeline.idle();
+      // Incidents held after recovery end now, with their report and summary (memory had come back).
+      remediation?.pipeline.closeHeld();
       remediation?.close();
       // After the server: a request still in flight may publish; what is undelivered stays in the outbox.
       await notifications?.stop();
@@ -257,7 +262,7 @@ function startGuard(config: HeadroomConfig, world: World, proc: ProcFs, cgroups:
       reason: c.reason,
       outcome: d.kind,
       ...(d.kind === 'action' ? { action: d.action, result: d.result, incident: d.incidentId } : {}),
-      ...(incident ? { incidentOpen: incident.open, victims: incident.victims, ...(incident.closedBecause ? { ended: incident.closedBecause } : {}), ...(incident.victim ? { victim: incident.victim } : {}) } : {}),
+      ...(incident ? { incidentOpen: incident.open, victims: incident.victims, ...(incident.closedBecause ? { ended: incident.closedBecause } : {}), ...(incident.held ? { heldUntil: incident.heldUntil } : {}), ...(incident.victim ? { victim: incident.victim } : {}) } : {}),
       ...(d.kind === 'refusal' ? { refusal: d.reasonCode, refusalReason: d.reason } : {}),
       ...(d.kind === 'failed' ? { error: d.reason } : {}),
       crossingToDecisionMs: Math.round(c.firedAtMs - c.crossedAtMs),

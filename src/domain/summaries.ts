@@ -16,6 +16,11 @@ export interface ProcessSummary {
   /** The process plus its descendants. */
   readonly treeResidentBytes?: number;
   readonly treeProcesses?: number;
+  /**
+   * Of what the tree holds, in swap (VmSwap, read for plausible victims only; issue 14: a process pushed to swap
+   * still holds that memory). Absent or 0: none seen.
+   */
+  readonly treeSwapBytes?: number;
   readonly runtimeSeconds?: number;
   readonly cpuSeconds?: number;
   readonly cgroup?: string;

@@ -52,7 +52,9 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
   lines.push(`| First warning | ${time(rec.timeline.firstWarning)} |`);
   lines.push(`| Critical | ${time(rec.timeline.critical)} |`);
   lines.push(`| Action | ${time(rec.timeline.action)} |`);
-  lines.push(`| Recovery | ${rec.timeline.recovery === undefined ? 'not confirmed' : time(rec.timeline.recovery)} |`, '');
+  lines.push(`| Recovery | ${rec.timeline.recovery === undefined ? 'not confirmed' : time(rec.timeline.recovery)} |`);
+  if (rec.timeline.ended !== undefined) lines.push(`| Ended | ${time(rec.timeline.ended)} (${rec.closedBecause ?? 'closed'}) |`);
+  lines.push('');
   if (p) {
     // Only a stop after which memory recovered shows the process was the cause; otherwise say so.
     const recovered = rec.timeToResolutionSeconds !== undefined || rec.timeline.recovery !== undefined;
@@ -61,7 +63,9 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
     lines.push('| Field | Value |', '|---|---|');
     lines.push(`| Command | \`${cell(p.cmdline)}\` |`, `| PID | ${p.pid} (started ${p.startTime}) |`);
     if (p.user !== undefined) lines.push(`| User | ${cell(p.user)} |`);
-    lines.push(`| Memory | ${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''} |`);
+    lines.push(
+      `| Memory | ${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}${p.treeSwapBytes ? `, + ${formatBytes(p.treeSwapBytes)} in swap` : ''} |`,
+    );
     if (p.runtimeSeconds !== undefined) lines.push(`| Runtime | ${formatDuration(p.runtimeSeconds * 1000)} |`);
     if (p.cpuSeconds !== undefined) {
       const share = p.runtimeSeconds ? ` (${Math.round((100 * p.cpuSeconds) / p.runtimeSeconds)}% of one CPU on average)` : '';
@@ -97,7 +101,13 @@ export function renderIncident(rec: IncidentRecord, earlier: readonly IncidentRe
   lines.push('');
   if (rec.victims !== undefined && rec.victims.length > 0) {
     lines.push('## Victims, in order', '');
-    lines.push(`${rec.victims.length} process tree${rec.victims.length === 1 ? '' : 's'} stopped one after another, each after the previous one had exited; ${formatBytes(rec.reclaimedBytes ?? 0)} freed in all. Ended: ${rec.closedBecause ?? 'open'}.`, '');
+    lines.push(`${rec.victims.length} process tree${rec.victims.length === 1 ? '' : 's'} stopped one after another, each after the previous one had exited; ${formatBytes(rec.reclaimedBytes ?? 0)} freed in all. Ended: ${rec.closedBecause ?? 'open'}${rec.timeline.ended !== undefined ? ` at ${time(rec.timeline.ended)}` : ''}.`, '');
+    if (rec.recrossings !== undefined && rec.recrossings > 0) {
+      lines.push(
+        `Memory came back under the recovered line and went past the guard line again ${rec.recrossings === 1 ? 'once' : `${rec.recrossings} times`} within \`remediation.incident.close_after\`: one incident, the victims of every crossing in this table.`,
+        '',
+      );
+    }
     lines.push('| # | PID | Command | Held (resident + swap) | of it swap | Freed | Signal → exit | Escalated | Action at |', '|---|---|---|---|---|---|---|---|---|');
     rec.victims.forEach((v, i) => {
       lines.push(

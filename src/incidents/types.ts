@@ -24,6 +24,8 @@ export interface IncidentRecord {
     readonly critical: string;
     readonly action: string;
     readonly recovery?: string;
+    /** When the incident closed: after a recovery, close_after later (remediation.incident.close_after). */
+    readonly ended?: string;
   };
   readonly memoryBefore: MemorySummary;
   readonly memoryAfter?: MemorySummary;
@@ -41,6 +43,8 @@ export interface IncidentRecord {
   readonly victims?: readonly IncidentVictim[];
   readonly reclaimedBytes?: number;
   readonly closedBecause?: IncidentEnd;
+  /** How often memory went past the line again within close_after after a recovery (each continued this incident). */
+  readonly recrossings?: number;
   /** Victims grouped by command and user, with how many trees of that command still run. */
   readonly jobs?: ReadonlyArray<{ readonly commandKey: string; readonly uid?: number; readonly victims: number; readonly heldBytes: number; readonly stillRunning: number }>;
 }

@@ -33,6 +33,7 @@ export function policySettings(cfg: RemediationConfig): PolicySettings {
       settleMs: cfg.incident.settle,
       killBelow: cfg.incident.kill_below,
       escalateAfterMs: cfg.incident.escalate_after,
+      closeAfterMs: cfg.incident.close_after,
     },
   };
 }

@@ -110,6 +110,8 @@ export interface PolicySettings {
     readonly settleMs: number;
     readonly killBelow: number;
     readonly escalateAfterMs: number;
+    /** After recovery the incident stays open this long; a re-crossing within it continues it (remediation.incident.close_after). */
+    readonly closeAfterMs: number;
   };
 }
 

@@ -10,7 +10,24 @@ import type { Notification, NotificationSink } from '../notify/events.js';
 import type { Plan, PolicySettings, RefusalCode, Snapshot } from '../policy/types.js';
 import { actionNotification, type ActionRecord } from './action-record.js';
 import { incidentId } from '../incidents/store.js';
-import { closeIncident, conditionScope, IncidentBook, incidentLimit, lateAlertOf, openIncident, withVictim, type Incident, type IncidentEnd } from './incident.js';
+import {
+  closeHeld,
+  closeIncident,
+  conditionScope,
+  continuesHeld,
+  heldUntil,
+  holdExpired,
+  holdIncident,
+  IncidentBook,
+  incidentLimit,
+  lateAlertOf,
+  openIncident,
+  resumeIncident,
+  withVictim,
+  type Incident,
+  type IncidentEnd,
+  type IncidentJobs,
+} from './incident.js';
 import { endEpisode, episodeSummary, observeRefusal, type Episode, type EpisodeState } from './refusal-episodes.js';
 import { incidentAuditEntry, incidentJobs, incidentNotification, incidentReport, victimOf } from './stages/incident.js';
 import type { IdempotencyStore } from './idempotency.js';
@@ -146,14 +163,25 @@ export class RemediationPipeline {
    * goes no further; anything else is queued.
    */
   submit(trigger: Trigger, o: SubmitOptions = {}): Submitted {
+    // A held incident whose close_after is over closes first (never under a trigger that may be continuing it).
+    if (!this.running) this.closeExpiredNow();
     const late = trigger.kind === 'critical' ? this.lateCopyOf(trigger) : undefined;
     if (late !== undefined) {
       this.deps.metrics.duplicate(trigger.source);
-      const reason = `the guard's incident ${late.id} on ${late.scope} ${late.closed ? `handled this condition (ended ${late.closed.at.toISOString()}, ${late.closed.because})` : 'is in progress'}`;
+      const until = heldUntil(late, this.closeAfterMs);
+      const state = late.closed
+        ? `handled this condition (ended ${late.closed.at.toISOString()}, ${late.closed.because})`
+        : until !== undefined
+          ? `is held open after recovery until ${until.toISOString()} (remediation.incident.close_after)`
+          : 'is in progress';
+      const reason = `the guard's incident ${late.id} on ${late.scope} ${state}`;
       this.deps.audit.append(stamped(this.deps.now(), { ...duplicateEntry(trigger, this.deps.state, o.route), reason }));
       return { queued: false, disposition: { kind: 'duplicate', reason } };
     }
-    const continues = trigger.kind === 'critical' && this.continuing(trigger) !== undefined && !this.queuedKeys.has(trigger.key);
+    // A step of an open incident may carry a key seen before (the guard's crossing, the alert repeated); a guard
+    // crossing that continues a held incident is a new crossing with a new key, so its repeats stay duplicates.
+    const cont = trigger.kind === 'critical' ? this.continuing(trigger) : undefined;
+    const continues = cont !== undefined && !this.queuedKeys.has(trigger.key) && !(cont.recovered !== undefined && trigger.source === 'guard');
     if (!continues && this.isRepeat(trigger)) {
       this.deps.metrics.duplicate(trigger.source);
       this.deps.audit.append(stamped(this.deps.now(), duplicateEntry(trigger, this.deps.state, o.route)));
@@ -191,13 +219,46 @@ export class RemediationPipeline {
     return known !== undefined && lateAlertOf(t, known) ? known : undefined;
   }
 
-  /** The open incident this trigger continues: the guard's same crossing, or the same firing alert repeated. */
+  /**
+   * The open incident this trigger continues: the guard's same crossing, or the same firing alert repeated;
+   * or, while an incident is held after recovery (close_after), the scope past the line again.
+   */
   private continuing(t: CriticalTrigger): Incident | undefined {
     if (!t.target.ok || t.target.target.kind !== 'host') return undefined;
     const scope = conditionScope(t);
     const open = scope === undefined ? undefined : this.book.open(scope);
     if (open === undefined) return undefined;
+    if (open.recovered !== undefined) return continuesHeld(open, t, this.deps.now(), this.closeAfterMs) ? open : undefined;
     return open.key === t.key || (open.fingerprint !== undefined && open.fingerprint === t.fingerprint) ? open : undefined;
+  }
+
+  private get closeAfterMs(): number {
+    return this.deps.settings.incident.closeAfterMs;
+  }
+
+  /**
+   * Closes the incidents held after recovery whose close_after is over (their report, audit line and summary).
+   * The agent calls it every second; the queue calls it before each trigger. Does nothing while a trigger is
+   * being handled (that trigger may be continuing a held incident; the queue checks again before the next;
+   * callers that need it at once await idle() first).
+   */
+  closeExpired(): void {
+    if (!this.running) this.closeExpiredNow();
+  }
+
+  /** Closes every held incident now (the agent stops): memory had recovered; the report says when it ended. */
+  closeHeld(): void {
+    const now = this.deps.now();
+    for (const inc of this.book.held()) {
+      const closed = closeHeld(inc, now, this.closeAfterMs);
+      const ended = closed.closed ? { ...closed.closed, reason: `${closed.closed.reason}; closed before close_after was over: the agent stopped` } : undefined;
+      this.complete(ended ? { ...closed, closed: ended } : closed, inc.recovered?.jobs ?? []);
+    }
+  }
+
+  private closeExpiredNow(): void {
+    const now = this.deps.now();
+    for (const inc of this.book.held()) if (holdExpired(inc, now, this.closeAfterMs)) this.complete(closeHeld(inc, now, this.closeAfterMs), inc.recovered?.jobs ?? []);
   }
 
   private pump(): void {
@@ -228,6 +289,7 @@ export class RemediationPipeline {
       const { trigger } = job;
       let disposition: Disposition;
       try {
+        this.closeExpiredNow();
         disposition = await this.process(trigger, job.cache);
       } catch (error) {
         // An I/O failure outside the action (state, audit, snapshot): audited as an internal error, no action.
@@ -307,8 +369,28 @@ export class RemediationPipeline {
   /** Ends an incident: its one report, audit line and summary notification. */
   private finish(inc: Incident, because: IncidentEnd, reason: string, snap: Snapshot | undefined): IncidentProgress {
     const closed = closeIncident(inc, this.deps.now(), because, reason, snap?.memory);
+    return this.complete(closed, snap ? incidentJobs(closed, snap) : (inc.recovered?.jobs ?? []));
+  }
+
+  /**
+   * Memory is back under the recovered line: the incident is held open for close_after (a re-crossing continues
+   * it); it closes, with its report and summary, when that is over.
+   */
+  private hold(inc: Incident, reason: string, snap: Snapshot | undefined): IncidentProgress {
+    const at = this.deps.now();
+    const jobs: IncidentJobs = snap ? incidentJobs(inc, snap) : (inc.recovered?.jobs ?? []);
+    const held = holdIncident(inc, at, reason, snap?.memory ?? inc.lastMemory ?? inc.memoryBefore, jobs);
+    this.book.set(held);
+    const until = heldUntil(held, this.closeAfterMs);
+    this.deps.logger.info('incident recovered; held open for re-crossings', { incident: held.id, victims: held.victims.length, until: until?.toISOString(), reason });
+    return { id: held.id, open: false, held: true, victims: held.victims.length, ...(until ? { heldUntil: until.toISOString() } : {}) };
+  }
+
+  /** Writes a closed incident's one report, audit line and summary notification. */
+  private complete(closed: Incident, jobs: IncidentJobs): IncidentProgress {
+    const because = closed.closed?.because ?? 'refused';
+    const reason = closed.closed?.reason ?? '';
     this.book.set(closed);
-    const jobs = snap ? incidentJobs(closed, snap) : [];
     let path: string | undefined;
     if (closed.first !== undefined) {
       try {
@@ -326,7 +408,7 @@ export class RemediationPipeline {
   /** A refusal that ends an open incident (recovered, no candidate left, a limit). */
   private refuseInIncident(inc: Incident | undefined, trigger: CriticalTrigger, code: RefusalCode, reason: string, snap: Snapshot | undefined, d: () => Disposition): Disposition {
     if (inc === undefined) return d();
-    if (code === 'recovered') return { kind: 'refusal', reasonCode: code, reason, incident: this.finish(inc, 'recovered', reason, snap) };
+    if (code === 'recovered') return { kind: 'refusal', reasonCode: code, reason, incident: this.hold(inc, reason, snap) };
     const because: IncidentEnd = code === 'incident_max_victims' ? 'max_victims' : code === 'incident_max_reclaim' ? 'max_reclaim' : code === 'no_candidate' ? 'no_candidate' : 'refused';
     const out = d();
     return { ...out, ...(out.kind === 'refusal' ? { incident: this.finish(inc, because, reason, snap) } : {}) };
@@ -339,10 +421,27 @@ export class RemediationPipeline {
     if (q === undefined || !trigger.target.ok) return this.refuse(trigger, 'bad_label', trigger.target.ok ? 'no target' : trigger.target.reason);
     // A host-level trigger (the guard's crossing, a host alert) is a step of an incident (./incident.ts).
     const scope = trigger.target.target.kind === 'host' ? conditionScope(trigger) : undefined;
-    const inc = this.continuing(trigger);
+    let inc = this.continuing(trigger);
+    // A held incident this trigger does not continue (another source's, or its hold is over): it ends first.
+    const stale = scope === undefined || inc !== undefined ? undefined : this.book.open(scope);
+    if (stale?.recovered !== undefined) this.complete(closeHeld(stale, deps.now(), this.closeAfterMs), stale.recovered.jobs);
     const step: CriticalTrigger = inc === undefined ? trigger : { ...trigger, key: `${inc.key}#${inc.victims.length + 1}` };
     // 2. snapshot and decide
     const first = await snapshotAndDecide(q, cache, deps.settings);
+    if (inc?.recovered !== undefined) {
+      const held = inc;
+      // Held after recovery and still under the recovered line: nothing to continue (the hold is unchanged).
+      if (first.decision.kind === 'refusal' && first.decision.reasonCode === 'recovered') {
+        const reason = first.decision.reason;
+        this.refuse(step, 'recovered', reason, { snap: first.snap });
+        const until = heldUntil(held, this.closeAfterMs);
+        return { kind: 'refusal', reasonCode: 'recovered', reason, incident: { id: held.id, open: false, held: true, victims: held.victims.length, ...(until ? { heldUntil: until.toISOString() } : {}) } };
+      }
+      // Past the line again within close_after: the same incident goes on.
+      inc = resumeIncident(held);
+      this.book.set(inc);
+      deps.logger.warn('incident continues: past the line again within close_after', { incident: inc.id, victims: inc.victims.length, recrossings: inc.recrossings, heldSince: held.recovered?.at.toISOString() });
+    }
     if (first.decision.kind === 'refusal') {
       const d = first.decision;
       return this.refuseInIncident(inc, step, d.reasonCode, d.reason, first.snap, () => this.refuse(step, d.reasonCode, d.reason, { snap: first.snap, candidates: d.candidates }));
@@ -430,7 +529,7 @@ export class RemediationPipeline {
     if (after.usedRatio < deps.settings.recovered.hostUsedBelow) {
       const snap = await cache.get(q.snapshot);
       const reason = `memory (${after.scope ?? 'host'}) is at ${(after.usedRatio * 100).toFixed(1)} % used, below the recovered line of ${(deps.settings.recovered.hostUsedBelow * 100).toFixed(1)} %`;
-      return { ...result, incident: { ...this.finish(cur, 'recovered', reason, snap), ...(shown ? { victim: shown } : {}) } };
+      return { ...result, incident: { ...this.hold(cur, reason, snap), ...(shown ? { victim: shown } : {}) } };
     }
     return { ...result, incident: { id: cur.id, open: true, victims: cur.victims.length, ...(shown ? { victim: shown } : {}) } };
   }
@@ -454,8 +553,12 @@ export class RemediationPipeline {
 
   private resolved(trigger: ResolvedTrigger): Disposition {
     const at = this.deps.now();
-    // The alert that kept an incident open stopped firing: the incident ends with it.
-    for (const open of this.book.openByFingerprint(trigger.fingerprint)) this.finish(open, 'resolved', `${trigger.alertName} resolved`, undefined);
+    // The alert that kept an incident open stopped firing: the incident ends with it (as recovered when memory
+    // had come back and it was held).
+    for (const open of this.book.openByFingerprint(trigger.fingerprint)) {
+      if (open.recovered !== undefined) this.complete(closeHeld(open, at, this.closeAfterMs), open.recovered.jobs);
+      else this.finish(open, 'resolved', `${trigger.alertName} resolved`, undefined);
+    }
     recordNotified(trigger, at, this.record);
     this.publish(resolvedNotification(this.origin, trigger, at));
     return { kind: 'notified', notification: 'resolved' };

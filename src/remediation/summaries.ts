@@ -11,6 +11,7 @@ export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | 
   if (e === undefined) return undefined;
   const d = snap.details.get(pid);
   const tree = snap.processes.treeTotals(pid);
+  const swap = snap.processes.subtree(pid).reduce((sum, p) => sum + (snap.details.get(p.pid)?.swapBytes ?? 0), 0);
   return {
     pid,
     startTime: startTimeLabel(e),
@@ -20,6 +21,7 @@ export function summarizeProcess(pid: number, snap: Snapshot): ProcessSummary | 
     residentBytes: e.residentBytes,
     treeResidentBytes: tree.residentBytes,
     treeProcesses: tree.processes,
+    ...(swap > 0 ? { treeSwapBytes: swap } : {}),
     runtimeSeconds: Math.max(0, Math.round((snap.at.getTime() / 1000 - e.startTimeSeconds) * 100) / 100),
     cpuSeconds: e.cpuSeconds,
     cgroup: d?.cgroup,

@@ -58,6 +58,9 @@ export interface IncidentProgress {
   readonly open: boolean;
   readonly victims: number;
   readonly closedBecause?: string;
+  /** Memory is back under the recovered line; the incident stays open until `heldUntil` for re-crossings (close_after). */
+  readonly held?: boolean;
+  readonly heldUntil?: string;
   /** The step's victim: what it held and freed, and how long from signal to exit (the guard's journal line). */
   readonly victim?: { readonly pid: number; readonly heldBytes: number; readonly freedBytes?: number; readonly exitSeconds?: number; readonly escalated?: boolean };
 }

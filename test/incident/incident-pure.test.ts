@@ -6,10 +6,31 @@ import { policySettings } from '../../src/policy/settings.js';
 import { chooseVictim, rankVictims } from '../../src/policy/ranking.js';
 import type { ProcessDetailsLite, Snapshot } from '../../src/policy/types.js';
 import { ProcessTable, type ProcessEntry } from '../../src/procfs/process-table.js';
-import { closeIncident, conditionScope, groupVictims, IncidentBook, incidentLimit, jobKey, lateAlertOf, openIncident, withVictim, type IncidentVictim } from '../../src/remediation/incident.js';
+import {
+  closeHeld,
+  closeIncident,
+  conditionScope,
+  continuesHeld,
+  groupVictims,
+  heldUntil,
+  holdExpired,
+  holdIncident,
+  IncidentBook,
+  incidentLimit,
+  jobKey,
+  lateAlertOf,
+  openIncident,
+  resumeIncident,
+  withVictim,
+  type IncidentVictim,
+} from '../../src/remediation/incident.js';
 import { endEpisode, episodeSummary, observeRefusal, type EpisodeState } from '../../src/remediation/refusal-episodes.js';
 import { guardTrigger } from '../../src/remediation/stages/intake.js';
-import { stillRunning } from '../../src/remediation/stages/incident.js';
+import { incidentReport, stillRunning } from '../../src/remediation/stages/incident.js';
+import { renderIncident } from '../../src/incidents/render.js';
+import { processMemory } from '../../src/notify/render/format.js';
+import { summarizeProcess } from '../../src/remediation/summaries.js';
+import type { ActionRecord } from '../../src/remediation/action-record.js';
 import type { CriticalTrigger } from '../../src/remediation/trigger.js';
 
 const MiB = 1024 ** 2;
@@ -70,6 +91,71 @@ describe('the incident (pure)', () => {
     expect(lateAlertOf(alert(T0 + 40_000), book.get('/sandbox'))).toBe(false); // a new condition
     expect(conditionScope(alert(T0, { ok: true, target: { kind: 'host' } }))).toBe('host');
     expect(book.get('host')).toBeUndefined();
+  });
+
+  it('close_after: recovered → held (open); a re-crossing within the hold continues it (guard: the guard\'s incident; receiver: the same alert); the hold expires at recovery + close_after', () => {
+    const closeAfter = limits.closeAfterMs;
+    expect(closeAfter).toBe(90_000);
+    const first = openIncident('g', guardTrigger({ at: new Date(T0) }), 'host', new Date(T0), memory(0.99));
+    const one = withVictim(first, victim(101, 200), memory(0.8));
+    const held = holdIncident(one, new Date(T0 + 10_000), 'under the recovered line', memory(0.8), []);
+    const book = new IncidentBook();
+    book.set(held);
+    expect(book.open('host')).toBe(held); // held is open: not closed
+    expect(book.held()).toEqual([held]);
+    expect(heldUntil(held, closeAfter)?.getTime()).toBe(T0 + 10_000 + closeAfter);
+    const crossing = guardTrigger({ at: new Date(T0 + 40_000) });
+    expect(continuesHeld(held, crossing, new Date(T0 + 40_000), closeAfter)).toBe(true);
+    expect(continuesHeld(held, crossing, new Date(T0 + 10_000 + closeAfter), closeAfter)).toBe(false); // the hold is over
+    expect(holdExpired(held, new Date(T0 + 10_000 + closeAfter - 1), closeAfter)).toBe(false);
+    expect(holdExpired(held, new Date(T0 + 10_000 + closeAfter), closeAfter)).toBe(true);
+    expect(continuesHeld(held, guardTrigger({ at: new Date(T0 + 40_000), scope: '/other' }), new Date(T0 + 40_000), closeAfter)).toBe(false); // another scope
+    const receiver = (fp: string): CriticalTrigger => ({ kind: 'critical', source: 'receiver', key: `${fp}|x`, fingerprint: fp, alertName: 'HeadroomHostMemoryHigh', target: { ok: true, target: { kind: 'host' } }, startsAt: new Date(T0) });
+    expect(continuesHeld(held, receiver('fp'), new Date(T0 + 40_000), closeAfter)).toBe(false); // the guard's incident: not the receiver's to continue
+    expect(lateAlertOf(receiver('fp'), held)).toBe(true); // a late Alertmanager alert during the hold is a duplicate
+    const rHeld = holdIncident({ ...openIncident('r', receiver('fp'), 'host', new Date(T0), memory(0.99)), victims: [] }, new Date(T0), 'ok', memory(0.8), []);
+    expect(continuesHeld(rHeld, receiver('fp'), new Date(T0 + 1000), closeAfter)).toBe(true); // the same alert repeated
+    expect(continuesHeld(rHeld, receiver('fp2'), new Date(T0 + 1000), closeAfter)).toBe(false);
+    // Resumed: no longer held; a second victim appended in order; recovered again; closed at the end of the hold.
+    const resumed = resumeIncident(held);
+    expect(resumed.recovered).toBeUndefined();
+    expect(resumed.recrossings).toBe(1);
+    // max_reclaim counts from the re-crossing (memory was seen back, so what came back was not held elsewhere);
+    // max_victims counts the whole incident.
+    const tight = { ...limits, maxReclaimBytes: () => 300 * MiB, maxVictims: 2 };
+    expect(incidentLimit(one, { heldBytes: 150 * MiB }, 2 * GiB, tight)).toMatchObject({ code: 'incident_max_reclaim' });
+    expect(incidentLimit(resumed, { heldBytes: 250 * MiB }, 2 * GiB, tight)).toBeUndefined();
+    const again = incidentLimit(withVictim(resumed, victim(103, 100), memory(0.9)), { heldBytes: 250 * MiB }, 2 * GiB, { ...tight, maxVictims: 3 });
+    expect(again?.code).toBe('incident_max_reclaim');
+    expect(again?.reason).toContain('since memory last went past the line again');
+    expect(incidentLimit(withVictim(resumed, victim(103, 10), memory(0.9)), { heldBytes: 10 * MiB }, 2 * GiB, tight)).toMatchObject({ code: 'incident_max_victims' });
+    const two = withVictim(resumed, victim(102, 150), memory(0.85));
+    const heldAgain = holdIncident(two, new Date(T0 + 50_000), 'memory (host) is at 70.0 % used, below the recovered line of 90.0 %', memory(0.7), []);
+    const closed = closeHeld(heldAgain, new Date(T0 + 50_000 + closeAfter), closeAfter);
+    expect(closed.victims.map((v) => v.pid)).toEqual([101, 102]);
+    expect(closed.closed).toMatchObject({ because: 'recovered', at: new Date(T0 + 50_000 + closeAfter) });
+    expect(closed.closed?.reason).toBe('memory (host) is at 70.0 % used, below the recovered line of 90.0 %; it stayed there for 90 s (remediation.incident.close_after: 90 s) after 1 re-crossing of the line');
+    expect(lateAlertOf({ ...receiver('fp'), startsAt: new Date(T0 + 100_000) }, closed)).toBe(true); // began before it ended
+    expect(lateAlertOf({ ...receiver('fp'), startsAt: new Date(T0 + 50_000 + closeAfter + 1) }, closed)).toBe(false);
+  });
+
+  it('the report of a held-then-closed incident: recovery when memory came back for good, ended close_after later, the re-crossings', () => {
+    const closeAfter = limits.closeAfterMs;
+    const inc = openIncident('20251212T031200Z-pid101', guardTrigger({ at: new Date(T0) }), 'host', new Date(T0), memory(0.99));
+    const first = {
+      trigger: guardTrigger({ at: new Date(T0) }), host: 'ml-box-1', startedAt: new Date(T0 + 1000), dryRun: false,
+      plan: { kind: 'plan', action: 'stop_process_tree', target: { kind: 'host' }, reason: 'python3 is the best victim', targetBytes: 200 * MiB },
+      target: {}, ending: { kind: 'threw', message: 'x' },
+    } as unknown as ActionRecord;
+    const two = withVictim(withVictim(inc, victim(101, 200), memory(0.9)), victim(102, 150), memory(0.7));
+    const closed = closeHeld(holdIncident(resumeIncident(holdIncident(two, new Date(T0 + 5000), 'a', memory(0.8), [])), new Date(T0 + 20_000), 'b', memory(0.7), []), new Date(T0 + 20_000 + closeAfter), closeAfter);
+    const rec = incidentReport(closed, first, [], undefined);
+    expect(rec.timeline).toMatchObject({ recovery: new Date(T0 + 20_000).toISOString(), ended: new Date(T0 + 20_000 + closeAfter).toISOString() });
+    expect(rec.timeToResolutionSeconds).toBe(20);
+    expect(rec.recrossings).toBe(1);
+    const md = renderIncident(rec, []);
+    expect(md).toContain('| Ended | 2025-12-12 03:13:50 UTC (recovered) |');
+    expect(md).toContain('went past the guard line again once within `remediation.incident.close_after`');
   });
 
   it('groups victims into jobs (command + user) and counts the trees of the same command still running', () => {
@@ -172,6 +258,11 @@ describe('ranking by what a victim really holds (resident + swap)', () => {
     const ranked = rankVictims(snap, settings);
     expect(ranked.map((c) => [c.entry.pid, c.treeBytes / MiB, c.treeSwapBytes / MiB])).toEqual([[10, 180, 40], [20, 160, 0]]);
     expect(chooseVictim(ranked, snap)?.entry.pid).toBe(10);
+    // The action message and the report's root-cause row say what it holds in swap too (not resident alone).
+    const summary = summarizeProcess(10, snap);
+    expect(summary).toMatchObject({ residentBytes: 140 * MiB, treeSwapBytes: 40 * MiB });
+    expect(processMemory(summary ?? { pid: 0, startTime: '', comm: '', cmdline: '', residentBytes: 0 })).toBe('140 MiB, + 40.0 MiB in swap');
+    expect(summarizeProcess(20, snap)?.treeSwapBytes).toBeUndefined();
   });
 });
 
@@ -191,7 +282,8 @@ describe('config: remediation.incident', () => {
     expect(problems('remediation:\n  incident:\n    max_reclaim: lots\n')[0]).toMatch(/^remediation\.incident\.max_reclaim: .*must be/);
     expect(problems('remediation:\n  incident:\n    kill_below: 1.5\n')[0]).toMatch(/^remediation\.incident\.kill_below: .*ratio above 0 and at most 1/);
     expect(problems('remediation:\n  incident:\n    settle: soon\n')[0]).toMatch(/^remediation\.incident\.settle: /);
-    expect(problems('remediation:\n  incident:\n    max_victim: 3\n')[0]).toMatch(/^remediation\.incident\.max_victim: unknown key .*allowed keys here: max_victims, max_reclaim, settle, kill_below, escalate_after/);
+    expect(problems('remediation:\n  incident:\n    max_victim: 3\n')[0]).toMatch(/^remediation\.incident\.max_victim: unknown key .*allowed keys here: max_victims, max_reclaim, settle, kill_below, escalate_after, close_after/);
+    expect(problems('remediation:\n  incident:\n    close_after: later\n')[0]).toMatch(/^remediation\.incident\.close_after: got "later"; must be a duration such as 250ms, 90s/);
   });
   it('accepts sizes and percentages', () => {
     const c = parseConfigText('remediation:\n  incident:\n    max_victims: 4\n    max_reclaim: 1G\n    kill_below: 1%\n    escalate_after: 500ms\n', 'ok.yml');

@@ -85,17 +85,23 @@ describe('the pipeline as the local guard calls it', () => {
     expect(note?.source).toBe('guard');
     expect(note?.target.process?.pid).toBe(t.pid);
     expect(note?.timeToResolutionSeconds).toBeGreaterThanOrEqual(2);
-    expect(r.incidents.list()).toHaveLength(1);
+    // Memory recovered: the incident is held open for close_after (a re-crossing would continue it).
+    expect(out).toMatchObject({ incident: { open: false, held: true, victims: 1 } });
+    expect(r.incidents.list()).toHaveLength(0);
 
     expect(await r.pipeline.handle(crossing)).toEqual({ kind: 'duplicate' });
     const t2 = await spawnTree('headroom-guard-second');
     trees.push(t2);
-    // A new crossing within the Alertmanager path's cooldown: the guard, the last line of defence, acts again.
+    // A new crossing within the Alertmanager path's cooldown: the guard, the last line of defence, acts again —
+    // within close_after, in the same incident.
     const next = await r.pipeline.handle(guardTrigger({ at: new Date() }));
-    expect(next).toMatchObject({ kind: 'action', result: 'success', incident: { open: false, closedBecause: 'recovered', victims: 1 } });
+    expect(next).toMatchObject({ kind: 'action', result: 'success', incident: { open: false, held: true, victims: 2 } });
     expect(t2.pids.some((p) => identity(p).alive)).toBe(false);
+    r.pipeline.closeHeld();
+    await Promise.resolve(); // the audit log's batched write (one microtask)
     const log = readAuditLog(join(dir, 'audit.jsonl'));
-    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'incident:recovered', 'duplicate:duplicate', 'action:success', 'incident:recovered']);
+    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'duplicate:duplicate', 'action:success', 'incident:recovered']);
+    expect(r.incidents.list()).toHaveLength(1);
     r.close();
   });
 
@@ -118,7 +124,7 @@ describe('the pipeline as the local guard calls it', () => {
     });
     // Issue 14: a late copy of the guard's incident is a duplicate, not a second incident.
     expect(late).toMatchObject({ kind: 'duplicate' });
-    expect(late.kind === 'duplicate' ? late.reason : '').toMatch(/the guard's incident .* handled this condition/);
+    expect(late.kind === 'duplicate' ? late.reason : '').toMatch(/the guard's incident .* is held open after recovery until .* \(remediation\.incident\.close_after\)/);
     expect(t2.pids.every((p) => identity(p).alive)).toBe(true);
     const log = readAuditLog(join(dir, 'audit.jsonl'));
     expect(log.filter((e) => e.event === 'action')).toHaveLength(1);

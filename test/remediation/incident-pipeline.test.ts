@@ -41,11 +41,13 @@ function restrictedReader(mine: () => OwnedTree[]): SnapshotReader {
   };
 }
 
-async function setup(remediation: Record<string, unknown>, actionsEnabled = true) {
+async function setup(remediation: Record<string, unknown>, actionsEnabled = true, trees0 = 3) {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-incident-'));
   dirs.push(dir);
   const mine: OwnedTree[] = [];
-  for (let i = 0; i < 3; i++) {
+  // The pipeline's wall clock runs ahead of the real one by `ahead` ms (the hold after recovery, close_after).
+  const clock = { ahead: 0 };
+  for (let i = 0; i < trees0; i++) {
     const t = await spawnTree(`headroom-incident-job-${i}`);
     trees.push(t);
     mine.push(t);
@@ -63,7 +65,7 @@ async function setup(remediation: Record<string, unknown>, actionsEnabled = true
     self: { pid: process.pid, ppid: process.ppid },
     host: 'test-host',
     actionsEnabled,
-    now: () => new Date(),
+    now: () => new Date(Date.now() + clock.ahead),
     monotonic: () => performance.now() / 1000,
     sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
     kill: (pid, signal) => {
@@ -78,14 +80,20 @@ async function setup(remediation: Record<string, unknown>, actionsEnabled = true
     registry: new Registry(),
     snapshots: restrictedReader(() => mine),
   });
-  return { r, dir, sink, mine };
+  const spawnMine = async (name: string): Promise<OwnedTree> => {
+    const t = await spawnTree(name);
+    trees.push(t);
+    mine.push(t);
+    return t;
+  };
+  return { r, dir, sink, mine, clock, spawnMine };
 }
 
 const aliveTrees = (ts: readonly OwnedTree[]): number => ts.filter((t) => t.pids.some((p) => identity(p).alive)).length;
 
 describe('an incident in the pipeline (issue 14)', () => {
   it('the guard: one victim per step, not held back by the cooldown, until below the recovered line; one incident, one report, one action message and one summary', async () => {
-    const { r, dir, sink, mine } = await setup({});
+    const { r, dir, sink, mine, clock } = await setup({});
     const crossing = guardTrigger({ at: new Date(Date.now() - 1000) });
     const steps = [];
     for (let i = 0; i < 5; i++) {
@@ -95,7 +103,18 @@ describe('an incident in the pipeline (issue 14)', () => {
     }
     expect(steps.map((d) => d.kind)).toEqual(['action', 'action', 'action']);
     expect(steps.map((d) => (d.kind === 'action' ? d.incident?.open : undefined))).toEqual([true, true, false]);
+    // Under the recovered line: held open for close_after (90 s by default), nothing written yet ...
+    expect(steps[2]).toMatchObject({ incident: { held: true, victims: 3 } });
     expect(aliveTrees(mine)).toBe(0);
+    expect(readAuditLog(join(dir, 'audit.jsonl')).filter((e) => e.event === 'incident')).toEqual([]);
+    expect(r.incidents.list()).toEqual([]);
+    await r.pipeline.idle();
+    r.pipeline.closeExpired();
+    expect(r.incidents.list()).toEqual([]);
+    // ... and closed, with its one report and summary, once close_after is over.
+    clock.ahead = 91_000;
+    r.pipeline.closeExpired();
+    await Promise.resolve(); // the audit log's batched write (one microtask)
     const log = readAuditLog(join(dir, 'audit.jsonl'));
     expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'action:success', 'action:success', 'incident:recovered']);
     const ids = new Set(log.map((e) => e.incidentId));
@@ -150,6 +169,104 @@ describe('an incident in the pipeline (issue 14)', () => {
     // A new alert after that incident is the Alertmanager path's again: one action per hour, so cooldown.
     const later = await r.pipeline.handle({ ...alert, key: 'fp-other|later', fingerprint: 'fp-other', startsAt: new Date() });
     expect(later).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
+    r.close();
+  });
+  it('close_after: a re-crossing within the hold continues the same incident (same id, victims appended in order, one report, one action message, one summary); a late Alertmanager alert meanwhile is a duplicate', async () => {
+    const { r, dir, sink, clock, spawnMine } = await setup({}, true, 2);
+    const c1 = guardTrigger({ at: new Date(Date.now() - 1000) });
+    const a = await r.pipeline.handle(c1, { urgent: true });
+    expect(a).toMatchObject({ kind: 'action', incident: { open: true, victims: 1 } });
+    const b = await r.pipeline.handle(c1, { urgent: true });
+    expect(b).toMatchObject({ kind: 'action', incident: { open: false, held: true, victims: 2 } });
+    const id = a.kind === 'action' ? a.incidentId : undefined;
+    expect(id).toBeDefined();
+    // 30 s later (within close_after, 90 s) a job that kept growing takes memory past the line again.
+    clock.ahead = 30_000;
+    await r.pipeline.idle();
+    r.pipeline.closeExpired();
+    expect(r.incidents.list()).toEqual([]);
+    const late = await spawnMine('headroom-incident-late-job');
+    const c = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() + clock.ahead) }), { urgent: true });
+    expect(c).toMatchObject({ kind: 'action', result: 'success', incidentId: id, incident: { id, open: false, held: true, victims: 3 } });
+    // Alertmanager's alert for the same condition arrives during the hold: a duplicate, not a second incident.
+    const alert = await r.pipeline.handle({
+      kind: 'critical',
+      source: 'receiver',
+      key: 'fp-host|late',
+      fingerprint: 'fp-host',
+      alertName: 'HeadroomHostMemoryHigh',
+      target: { ok: true, target: { kind: 'host' } },
+      startsAt: new Date(Date.now() + clock.ahead - 20_000),
+    });
+    expect(alert).toMatchObject({ kind: 'duplicate' });
+    clock.ahead = 30_000 + 91_000;
+    await r.pipeline.idle();
+    r.pipeline.closeExpired();
+    await Promise.resolve(); // the audit log's batched write (one microtask)
+    const log = readAuditLog(join(dir, 'audit.jsonl'));
+    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'action:success', 'action:success', 'duplicate:duplicate', 'incident:recovered']);
+    const actions = log.filter((e) => e.event === 'action');
+    expect(new Set(actions.map((e) => e.incidentId))).toEqual(new Set([id]));
+    const [rec, ...more] = r.incidents.list();
+    expect(more).toEqual([]);
+    expect(rec?.id).toBe(id);
+    expect(rec?.victims?.map((v) => v.pid)).toEqual(actions.map((e) => (e.target as { root: { pid: number } }).root.pid));
+    expect(rec?.victims?.at(-1)?.pid).toBe(late.pid);
+    expect(rec).toMatchObject({ closedBecause: 'recovered', recrossings: 1 });
+    // The report says when memory came back for good and when the incident finally ended (close_after later).
+    const recovery = Date.parse(rec?.timeline.recovery ?? '');
+    const ended = Date.parse(rec?.timeline.ended ?? '');
+    expect(ended - recovery).toBeGreaterThanOrEqual(90_000);
+    const report = r.incidents.show(rec?.id ?? '') ?? '';
+    expect(report).toMatch(/\| Ended \| .* UTC \(recovered\) \|/);
+    expect(report).toContain('went past the guard line again once');
+    // One notification thread: the first victim's action message, then one summary naming all three.
+    expect(sink.items.map((n) => n.kind)).toEqual(['action', 'incident']);
+    expect((sink.items[1] as IncidentNotification).victims).toHaveLength(3);
+    expect((sink.items[1] as IncidentNotification).reason).toMatch(/after 1 re-crossing of the line/);
+    r.close();
+  });
+
+  it('close_after: once the hold is over, the next crossing is a new incident', async () => {
+    const { r, sink, clock, spawnMine } = await setup({}, true, 1);
+    const first = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }), { urgent: true });
+    expect(first).toMatchObject({ kind: 'action', incident: { held: true, victims: 1 } });
+    clock.ahead = 91_000;
+    await spawnMine('headroom-incident-next-job');
+    const second = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() + clock.ahead) }), { urgent: true });
+    expect(second).toMatchObject({ kind: 'action', incident: { held: true, victims: 1 } });
+    expect(second.kind === 'action' && first.kind === 'action' ? second.incidentId : '').not.toBe(first.kind === 'action' ? first.incidentId : '');
+    r.pipeline.closeHeld();
+    expect(r.incidents.list().map((i) => i.victims?.length)).toEqual([1, 1]);
+    // The first closed at the end of its hold; the second, still held, when the agent stopped (closeHeld).
+    expect(r.incidents.list().map((i) => i.closedBecause)).toEqual(['recovered', 'recovered']);
+    expect(r.incidents.list()[0]?.detail).not.toContain('the agent stopped');
+    expect(r.incidents.list()[1]?.detail).toContain('closed before close_after was over: the agent stopped');
+    expect(sink.items.map((n) => n.kind)).toEqual(['action', 'incident', 'action', 'incident']);
+    r.close();
+  });
+
+  it('close_after under the receiver: a host alert that stays firing continues its held incident when memory is past the line again; resolved closes it as recovered', async () => {
+    const { r, dir, spawnMine } = await setup({}, true, 1);
+    const alert: CriticalTrigger = {
+      kind: 'critical',
+      source: 'receiver',
+      key: 'fp-host|2025-12-12T03:12:00.000Z',
+      fingerprint: 'fp-host',
+      alertName: 'HeadroomHostMemoryHigh',
+      target: { ok: true, target: { kind: 'host' } },
+      startsAt: new Date(Date.now() - 60_000),
+    };
+    expect(await r.pipeline.handle(alert)).toMatchObject({ kind: 'action', incident: { held: true, victims: 1 } });
+    await spawnMine('headroom-incident-receiver-late-job');
+    // Alertmanager repeats the still-firing alert: past the line again within close_after → the same incident.
+    expect(await r.pipeline.handle(alert)).toMatchObject({ kind: 'action', incident: { held: true, victims: 2 } });
+    const resolved: ResolvedTrigger = { kind: 'resolved', source: 'receiver', key: 'fp-host|resolved', fingerprint: 'fp-host', alertName: 'HeadroomHostMemoryHigh', summary: 'ok', startsAt: alert.startsAt, endsAt: new Date() };
+    await r.pipeline.handle(resolved);
+    const log = readAuditLog(join(dir, 'audit.jsonl'));
+    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'action:success', 'incident:recovered', 'notified:resolved']);
+    expect(r.incidents.list()).toHaveLength(1);
+    expect(r.incidents.list()[0]).toMatchObject({ recrossings: 1, closedBecause: 'recovered' });
     r.close();
   });
 });

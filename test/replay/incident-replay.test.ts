@@ -69,4 +69,48 @@ describe.skipIf(skipSuite('incident-replay'))('incident replay: several jobs pas
     expect(r.slack.filter((t) => t.startsWith('[action]'))).toHaveLength(1);
     expect(r.slack.filter((t) => t.startsWith('[incident]'))).toHaveLength(1);
   }, 240_000);
+  it('a re-crossing after recovery, within close_after, continues the same incident: one incident naming every victim in order', async () => {
+    requireBuiltCli();
+    const r = await runIncidentReplay({ scenario: 'staggered', log: (l) => console.log(`[incident-replay staggered] ${l}`) });
+    if (process.env.HEADROOM_REPLAY_DEBUG) console.log(r.agentLog);
+    const actions = r.audit.filter((e) => e.event === 'action');
+    const pidOf = (a: (typeof actions)[number]): number | undefined => (a.target as { root?: { pid?: number } } | undefined)?.root?.pid;
+    const victims = actions.map((a) => r.jobs.find((j) => j.pid === pidOf(a))?.name ?? `pid ${pidOf(a)}`);
+    const [incident] = r.incidents;
+    for (const [i, v] of (incident?.victims ?? []).entries()) {
+      console.log(`[incident-replay staggered] victim ${i + 1}: ${victims[i]} pid ${v.pid} held ${formatBytes(v.heldBytes)}, freed ${formatBytes(v.freedBytes ?? 0)}, signal → exit ${v.exitSeconds ?? '?'} s, at ${v.actionAt}`);
+    }
+    const recovery = Date.parse(incident?.timeline.recovery ?? '');
+    const ended = Date.parse(incident?.timeline.ended ?? '');
+    console.log(
+      `[incident-replay staggered] ${r.incidents.length} incident(s), ${victims.length} victims (${victims.join(', ')}), ${formatBytes(incident?.reclaimedBytes ?? 0)} reclaimed; ` +
+        `under the line between crossings at ${((r.dipBetween ?? 0) * 100).toFixed(1)} % used; critical ${incident?.timeline.critical} → recovered ${incident?.timeline.recovery} → ended ${incident?.timeline.ended}; ` +
+        `re-crossings ${incident?.recrossings ?? 0}; slack: ${r.slack.map((t) => t.slice(0, 50)).join(' | ')}`,
+    );
+
+    // The sandbox really went under the recovered line between the two crossings (the test measured it).
+    expect(r.dipBetween).toBeLessThan(r.recoveredBelow);
+    // Exactly one incident, naming both victims in order: job-a (the first crossing), job-c (the second).
+    expect(r.incidents).toHaveLength(1);
+    expect(victims).toEqual(['job-a', 'job-c']);
+    expect(incident?.victims?.map((v) => v.pid)).toEqual(actions.map(pidOf));
+    expect(new Set(actions.map((a) => a.incidentId))).toEqual(new Set([incident?.id]));
+    expect(incident).toMatchObject({ closedBecause: 'recovered', recrossings: 1 });
+    // Its report says when it finally ended: close_after after memory came back for good.
+    expect(ended - recovery).toBeGreaterThanOrEqual((r.closeAfterMs ?? 0) - 1000);
+    const report = r.incidentReports.join('\n');
+    expect(r.incidentReports).toHaveLength(1);
+    expect(report).toMatch(/\| Ended \| .* UTC \(recovered\) \|/);
+    expect(report).toContain('went past the guard line again once');
+    expect(report).toContain('1 more of the same command still running');
+    // One audit line for the incident; no cooldown or rate refusals; the survivor and the bystander untouched.
+    expect(r.audit.filter((e) => e.event === 'incident')).toHaveLength(1);
+    expect(r.audit.filter((e) => e.event === 'refusal' && (e.reasonCode === 'cooldown' || e.reasonCode === 'rate_limited'))).toEqual([]);
+    expect(r.bystanderAliveAfter).toBe(true);
+    expect(r.jobs.find((j) => j.name === 'job-b')?.aliveAfter).toBe(true);
+    for (const j of r.jobs.filter((x) => x.name !== 'job-b')) expect(j.endedBy).toBe('SIGTERM');
+    // One notification thread: the first victim's action message, then one summary — no second incident message.
+    expect(r.slack.filter((t) => t.startsWith('[action]'))).toHaveLength(1);
+    expect(r.slack.filter((t) => t.startsWith('[incident]'))).toHaveLength(1);
+  }, 300_000);
 });

@@ -128,6 +128,15 @@ export const remediationSection = section({
      */
     kill_below: ratio().default(0.02),
     escalate_after: duration().prefault('1s'),
+    /**
+     * After memory is back under the recovered line the incident stays open this long: jobs still growing that
+     * take memory past the guard line again within it continue the same incident (same id, report and
+     * notification thread; victims appended), and Alertmanager alerts for the condition stay duplicates. Its
+     * report and summary are written when it closes. 90 s: more than the Alertmanager path's own delay
+     * (`for:` + group_wait + scrape, about a minute with the shipped rules) and than issue 14's re-crossings
+     * (seconds apart), short enough that the summary follows the recovery within a minute and a half.
+     */
+    close_after: duration().prefault('90s'),
   }).prefault({}),
   /** Identical refusals in a row are one episode: one audit and journal line when it starts, one with the count and span when it ends (or after this long). */
   refusal_episode_max: duration().prefault('10m'),

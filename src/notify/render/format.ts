@@ -87,13 +87,14 @@ export function podName(p: ProcessSummary): string | undefined {
   return p.pod.container === undefined ? pod : `${pod}, container ${oneLine(p.pod.container)}`;
 }
 
-/** "63.0 GiB" or "63.0 GiB (tree 63.2 GiB, 4 processes)". */
+/** "63.0 GiB", "63.0 GiB (tree 63.2 GiB, 4 processes)", or with swap "135 MiB, + 45.0 MiB in swap". */
 export function processMemory(p: ProcessSummary): string {
   const tree =
     p.treeResidentBytes !== undefined && p.treeResidentBytes !== p.residentBytes
       ? ` (tree ${bytes(p.treeResidentBytes)}${p.treeProcesses !== undefined ? `, ${p.treeProcesses} processes` : ''})`
       : '';
-  return `${bytes(p.residentBytes)}${tree}`;
+  const swap = p.treeSwapBytes !== undefined && p.treeSwapBytes > 0 ? `, + ${bytes(p.treeSwapBytes)} in swap` : '';
+  return `${bytes(p.residentBytes)}${tree}${swap}`;
 }
 
 const PAST: Readonly<Record<RemediationAction, string>> = {

@@ -84,7 +84,8 @@ function endSentence(inc: Incident): string {
 /** The incident's one report: the first victim's step as the root cause, every victim in order. */
 export function incidentReport(inc: Incident, first: ActionRecord, jobs: NonNullable<IncidentRecord['jobs']>, machine: string | undefined): IncidentRecord {
   const ran = first.ending.kind === 'ran' ? first.ending.report : undefined;
-  const lastAt = inc.closed?.at;
+  // Recovery: when memory came back for good (the start of the hold it closed from); ended: when it closed.
+  const recoveredAt = inc.closed?.because === 'recovered' ? (inc.recovered?.at ?? inc.closed.at) : undefined;
   return {
     id: inc.id,
     host: first.host,
@@ -102,14 +103,16 @@ export function incidentReport(inc: Incident, first: ActionRecord, jobs: NonNull
       firstWarning: first.firstWarning?.toISOString(),
       critical: inc.critical.toISOString(),
       action: first.startedAt.toISOString(),
-      recovery: inc.closed?.because === 'recovered' ? lastAt?.toISOString() : undefined,
+      recovery: recoveredAt?.toISOString(),
+      ...(inc.closed ? { ended: inc.closed.at.toISOString() } : {}),
     },
     memoryBefore: inc.memoryBefore,
     memoryAfter: inc.lastMemory,
     actionBefore: ran?.before ?? {},
     actionAfter: ran?.after ?? {},
     freedBytes: inc.reclaimedBytes,
-    ...(inc.closed?.because === 'recovered' && lastAt ? { timeToResolutionSeconds: Math.max(0, (lastAt.getTime() - inc.critical.getTime()) / 1000) } : {}),
+    ...(recoveredAt ? { timeToResolutionSeconds: Math.max(0, (recoveredAt.getTime() - inc.critical.getTime()) / 1000) } : {}),
+    ...(inc.recrossings !== undefined && inc.recrossings > 0 ? { recrossings: inc.recrossings } : {}),
     // What was captured about the first victim before it was stopped (issue #11), and where memory no process
     // owns was then.
     ...(first.evidence ? { evidence: first.evidence } : {}),

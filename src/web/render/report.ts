@@ -80,13 +80,13 @@ export function renderReportPage(m: ReportModel): string {
 <tr><th>Alert</th><td>${rec.alertName} (source: ${rec.source})</td></tr>
 ${rec.freedBytes !== undefined ? html`<tr><th>Freed</th><td><b>${formatBytes(rec.freedBytes)}</b></td></tr>` : ''}
 ${p ? html`<tr><th>Process</th><td>PID ${p.pid}, started ${p.startTime}${p.user !== undefined ? html`, user ${p.user}` : ''}</td></tr>
-<tr><th>Memory</th><td>${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}</td></tr>
+<tr><th>Memory</th><td>${formatBytes(p.residentBytes)} resident${p.treeResidentBytes !== undefined ? `, ${formatBytes(p.treeResidentBytes)} with ${(p.treeProcesses ?? 1) - 1} descendants` : ''}${p.treeSwapBytes ? `, + ${formatBytes(p.treeSwapBytes)} in swap` : ''}</td></tr>
 ${p.runtimeSeconds !== undefined ? html`<tr><th>Runtime</th><td>${formatDuration(p.runtimeSeconds * 1000)}</td></tr>` : ''}
 ${p.cgroup !== undefined ? html`<tr><th>cgroup</th><td><code>${p.cgroup}</code></td></tr>` : ''}` : ''}
 </table></div></section>
 <section id="timeline"><h2>Timeline</h2>${timeline(rec)}<div class="scroll"><table>
 <tr><th>First warning</th><td>${t(rec.timeline.firstWarning)}</td></tr><tr><th>Critical</th><td>${t(rec.timeline.critical)}</td></tr>
-<tr><th>Action</th><td>${t(rec.timeline.action)}</td></tr><tr><th>Recovery</th><td>${rec.timeline.recovery === undefined ? 'not confirmed' : t(rec.timeline.recovery)}</td></tr></table></div></section>
+<tr><th>Action</th><td>${t(rec.timeline.action)}</td></tr><tr><th>Recovery</th><td>${rec.timeline.recovery === undefined ? 'not confirmed' : t(rec.timeline.recovery)}</td></tr>${rec.timeline.ended !== undefined ? html`<tr><th>Ended</th><td>${t(rec.timeline.ended)} (${rec.closedBecause ?? 'closed'}${rec.recrossings ? `, after ${rec.recrossings} re-crossing${rec.recrossings === 1 ? '' : 's'}` : ''})</td></tr>` : ''}</table></div></section>
 <section id="before-after"><h2>Before / after</h2><div class="scroll"><table>${memoryBars('Before', rec.memoryBefore)}${memoryBars('After', rec.memoryAfter)}</table></div>${chart}</section>
 <section id="pattern"><h2>Recurring pattern</h2>${
     similar.length === 0

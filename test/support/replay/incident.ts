@@ -29,7 +29,20 @@ export interface IncidentJob {
   readonly endedBy?: string | null;
 }
 
+/**
+ * `together`: four jobs grow at once; the guard works them off in one go. `staggered`: two jobs grow; after the
+ * guard's first victim the sandbox goes under the recovered line (measured here), then a third, faster job is
+ * started and takes it past the guard line again — within `remediation.incident.close_after`, so the same
+ * incident must continue (issue 14: one incident for the whole sequence).
+ */
+export type IncidentScenario = 'together' | 'staggered';
+
 export interface IncidentReplayResult {
+  readonly scenario: IncidentScenario;
+  /** remediation.incident.close_after in the agent's config (ms), when set. */
+  readonly closeAfterMs?: number;
+  /** staggered: the sandbox's used ratio the test saw under the recovered line between the two crossings. */
+  readonly dipBetween?: number;
   readonly limitBytes: number;
   readonly recoveredBelow: number;
   readonly guardLine: number;
@@ -60,9 +73,21 @@ function workingSetRatio(dir: string): number {
   return Math.max(0, usage - inactive) / limit;
 }
 
-export async function runIncidentReplay(o: { readonly log?: (line: string) => void; readonly limitMiB?: number } = {}): Promise<IncidentReplayResult> {
+function parseCloseAfter(text: string): number {
+  const m = /^(\d+)s$/.exec(text);
+  if (!m) throw new Error(`close_after ${text}: this replay writes it in seconds`);
+  return Number(m[1]) * 1000;
+}
+
+export async function runIncidentReplay(
+  o: { readonly log?: (line: string) => void; readonly limitMiB?: number; readonly scenario?: IncidentScenario; readonly closeAfter?: string | null } = {},
+): Promise<IncidentReplayResult> {
   const log = o.log ?? (() => undefined);
   const limitMiB = o.limitMiB ?? 768;
+  const scenario = o.scenario ?? 'together';
+  // The hold after recovery: long enough (staggered) for the third job to take the sandbox past the line again;
+  // short (together) so the test does not wait for nothing. `null`: the key is left out (the shipped default).
+  const closeAfter = o.closeAfter === undefined ? (scenario === 'staggered' ? '30s' : '3s') : o.closeAfter;
   const tmp = mkdtempSync(join(tmpdir(), 'headroom-incident-replay-'));
   const name = `headroom-incident-${process.pid}`;
   const sandbox = `/${name}`;
@@ -70,7 +95,8 @@ export async function runIncidentReplay(o: { readonly log?: (line: string) => vo
   const started: Watched[] = [];
   let fakeSlack: FakeSlack | undefined;
   const guardLine = 0.1;
-  const recoveredBelow = 0.4;
+  // staggered: one victim brings the sandbox under the line (the survivor and the overhead hold ~40 %).
+  const recoveredBelow = scenario === 'staggered' ? 0.6 : 0.4;
   try {
     mkdirSync(memDir);
     writeFileSync(join(memDir, 'memory.limit_in_bytes'), String(limitMiB * MiB));
@@ -98,6 +124,7 @@ export async function runIncidentReplay(o: { readonly log?: (line: string) => vo
         actions_per_window: 1,
         protect: { cmdline: ['standin_sshd\\.py'] },
         recovered: { host_used_below: recoveredBelow, cgroup_used_below: recoveredBelow },
+        ...(closeAfter !== null ? { incident: { close_after: closeAfter } } : {}),
       },
       notify: { state_dir: join(tmp, 'notify'), slack: { webhook_url_file: slackUrlFile }, retry: { initial_backoff: '200ms', max_backoff: '2s' } },
       guard: { enabled: true, watch_cgroup: sandbox, available_below: guardLine, sustain: '200ms' },
@@ -109,29 +136,57 @@ export async function runIncidentReplay(o: { readonly log?: (line: string) => vo
     started.push(agentProc);
     log(`sandbox ${sandbox} limit ${limitMiB} MiB; agent ${agent.url} (pid ${agent.child.pid}); guard line ${guardLine * 100} % available, recovered below ${recoveredBelow * 100} % used`);
 
-    // Four copies of one script, each its own tree, growing at different rates (so the ranking order is known).
-    const specs = [
-      { name: 'job-a', stepMiB: 4 },
-      { name: 'job-b', stepMiB: 3 },
-      { name: 'job-c', stepMiB: 2 },
-      { name: 'job-d', stepMiB: 1 },
-    ];
     const jobs: Array<{ name: string; stepMiB: number; w: Watched; pid: number; childPid: number }> = [];
-    for (const s of specs) {
-      const w = new Watched(s.name, inSandbox(['python3', join(HERE, 'incident_job.py'), s.name, String(s.stepMiB), '0.2', '240', '8']));
+    const startJob = async (spec: { name: string; stepMiB: number; capMiB: number }): Promise<void> => {
+      const w = new Watched(spec.name, inSandbox(['python3', join(HERE, 'incident_job.py'), spec.name, String(spec.stepMiB), '0.2', String(spec.capMiB), '8']));
       started.push(w);
       const m = await w.waitFor(/^pid (\d+) child (\d+)$/, 15_000);
-      jobs.push({ ...s, w, pid: Number(m[1]), childPid: Number(m[2]) });
+      jobs.push({ ...spec, w, pid: Number(m[1]), childPid: Number(m[2]) });
+      log(`${spec.name} pid ${m[1]} (+${spec.stepMiB} MiB / 0.2 s up to ${spec.capMiB} MiB)`);
+    };
+    const auditPath = join(stateDir, 'audit.jsonl');
+    let dipBetween: number | undefined;
+    if (scenario === 'together') {
+      // Four copies of one script, each its own tree, growing at different rates (so the ranking order is known).
+      for (const s of [
+        { name: 'job-a', stepMiB: 4, capMiB: 240 },
+        { name: 'job-b', stepMiB: 3, capMiB: 240 },
+        { name: 'job-c', stepMiB: 2, capMiB: 240 },
+        { name: 'job-d', stepMiB: 1, capMiB: 240 },
+      ]) await startJob(s);
+    } else {
+      // job-a fills up fast to 420 MiB, job-b slowly to 250 MiB: together they cross the guard line (~691 MiB);
+      // stopping job-a alone brings the sandbox under the recovered line (60 %, ~461 MiB) ...
+      await startJob({ name: 'job-a', stepMiB: 5, capMiB: 420 });
+      await startJob({ name: 'job-b', stepMiB: 2, capMiB: 250 });
+      for (const deadline = Date.now() + 120_000; ; await sleep(100)) {
+        const audit = existsSync(auditPath) ? readAuditLog(auditPath) : [];
+        if (audit.some((e) => e.event === 'action')) break;
+        if (Date.now() > deadline) throw new Error(`no first action within 120 s; agent log: ${agent.logs().slice(-4000)}`);
+      }
+      for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+        const r = workingSetRatio(memDir);
+        if (r < recoveredBelow) {
+          dipBetween = r;
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`the sandbox did not go under the recovered line after the first victim (${(r * 100).toFixed(1)} % used)`);
+      }
+      log(`after the first victim the sandbox is at ${((dipBetween ?? 0) * 100).toFixed(1)} % used, under the recovered line; starting job-c`);
+      // ... then job-c, the fastest, takes it past the guard line again, within close_after: the same incident.
+      await startJob({ name: 'job-c', stepMiB: 8, capMiB: 420 });
     }
-    log(`jobs ${jobs.map((j) => `${j.name} pid ${j.pid} (+${j.stepMiB} MiB / 0.2 s)`).join(', ')}; bystander pid ${bystander.child.pid}`);
+    log(`jobs ${jobs.map((j) => `${j.name} pid ${j.pid}`).join(', ')}; bystander pid ${bystander.child.pid}`);
 
     // Wait for the guard's incident to close (its audit line), bounded.
-    const auditPath = join(stateDir, 'audit.jsonl');
     let audit: AuditEntry[] = [];
     let closed: AuditEntry | undefined;
     for (const deadline = Date.now() + 150_000; closed === undefined; await sleep(100)) {
       audit = existsSync(auditPath) ? readAuditLog(auditPath) : [];
-      closed = audit.find((e) => e.event === 'incident');
+      // The incident line that follows the last action (staggered: only once the third job was stopped too).
+      const lastAction = audit.findLastIndex((e) => e.event === 'action');
+      const actions = audit.filter((e) => e.event === 'action').length;
+      closed = scenario === 'staggered' && actions < 2 ? undefined : audit.find((e, i) => e.event === 'incident' && i > lastAction);
       if (closed === undefined && Date.now() > deadline) throw new Error(`no incident closed within 150 s; audit: ${JSON.stringify(audit).slice(-3000)}; agent log: ${agent.logs().slice(-4000)}`);
       if (!agentProc.running) throw new Error(`the agent exited: ${agent.logs().slice(-4000)}`);
     }
@@ -148,6 +203,9 @@ export async function runIncidentReplay(o: { readonly log?: (line: string) => vo
     const incidents = existsSync(index) ? readFileSync(index, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as IncidentRecord) : [];
     const incidentReports = existsSync(incidentsDir) ? readdirSync(incidentsDir).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(incidentsDir, f), 'utf8')) : [];
     return {
+      scenario,
+      ...(closeAfter !== null ? { closeAfterMs: parseCloseAfter(closeAfter) } : {}),
+      ...(dipBetween !== undefined ? { dipBetween } : {}),
       limitBytes: limitMiB * MiB,
       recoveredBelow,
       guardLine,
