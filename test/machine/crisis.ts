@@ -41,6 +41,8 @@ export interface ArmResult {
   readonly notified: string;
   /** headroom arms: what the agent did, from audit.jsonl (source/alert/outcome of each action). */
   readonly actions?: string;
+  /** Written by bench:machine --out: the host's load average (1, 5, 15 min) when the arm's boot began. */
+  readonly hostLoad?: string;
   /** The dozen scenario only: the jobs' count, how many were gone at the end of the window, when memory was safe again. */
   readonly dozen?: DozenResult;
 }
@@ -397,14 +399,14 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
 /** The dozen scenario's table. */
 export function renderDozenTable(results: readonly ArmResult[]): string {
   const rows = [
-    '| arm | version | probes failed / sent | longest ssh stall | MemAvailable < 3 % → ≥ 10 % again | probes < 3 % | jobs stopped | others killed | kernel OOM kills | guard / receiver (audit.jsonl) | notified | report |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| arm | version | host load | probes failed / sent | longest ssh stall | MemAvailable < 3 % → ≥ 10 % again | probes < 3 % | jobs stopped | others killed | kernel OOM kills | guard / receiver (audit.jsonl) | notified | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     const d = r.dozen;
     if (d === undefined) continue;
     rows.push(
-      `| ${r.arm} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard}${r.actions === undefined ? '' : `; ${r.actions}`} | ${r.notified} | ${r.report} |`,
+      `| ${r.arm} | ${r.version} | ${r.hostLoad?.split(' ')[0] ?? '?'} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard}${r.actions === undefined ? '' : `; ${r.actions}`} | ${r.notified} | ${r.report} |`,
     );
   }
   return rows.join('\n');
@@ -413,14 +415,14 @@ export function renderDozenTable(results: readonly ArmResult[]): string {
 /** The README table. */
 export function renderTable(results: readonly ArmResult[]): string {
   const rows = [
-    '| arm | scenario | version | probes failed / sent | longest ssh stall | threshold → job gone | swap-in → job gone | job stopped | all workers gone | others killed | kernel OOM kills | MemAvailable lowest → at job gone | headroom did (audit.jsonl) | notified | report |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| arm | scenario | version | host load | probes failed / sent | longest ssh stall | threshold → job gone | swap-in → job gone | job stopped | all workers gone | others killed | kernel OOM kills | MemAvailable lowest → at job gone | headroom did (audit.jsonl) | notified | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const mib = (v: number | undefined): string => (v === undefined ? '?' : `${v} MiB`);
   for (const r of results) {
     const workers = r.workers === undefined ? '–' : r.workersLeft === undefined ? 'job not stopped' : r.workersLeft === 0 ? `yes (${r.workers} of ${r.workers})` : `no: ${r.workersLeft} of ${r.workers} left`;
     rows.push(
-      `| ${r.arm} | ${r.scenario} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${r.thresholdToKillS === undefined ? '–' : `${r.thresholdToKillS} s`} | ${r.swapToKillS === undefined ? '–' : `${r.swapToKillS} s`} | ${r.jobStopped ? 'yes' : 'no (stopped after the run)'} | ${workers} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${mib(r.availLowestMiB)} → ${r.jobStopped ? mib(r.availAtGoneMiB) : '–'} | ${r.actions ?? '–'} | ${r.notified} | ${r.report} |`,
+      `| ${r.arm} | ${r.scenario} | ${r.version} | ${r.hostLoad?.split(' ')[0] ?? '?'} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${r.thresholdToKillS === undefined ? '–' : `${r.thresholdToKillS} s`} | ${r.swapToKillS === undefined ? '–' : `${r.swapToKillS} s`} | ${r.jobStopped ? 'yes' : 'no (stopped after the run)'} | ${workers} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${mib(r.availLowestMiB)} → ${r.jobStopped ? mib(r.availAtGoneMiB) : '–'} | ${r.actions ?? '–'} | ${r.notified} | ${r.report} |`,
     );
   }
   return rows.join('\n');
