@@ -439,7 +439,7 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const run = await runDozen(guestNow);
     // The incident ends (its audit line and report are written) once the host has stayed recovered: wait for it,
     // then see which jobs are gone (a victim signalled under thrash may take seconds to exit).
-    await guestNow.ok(`for i in $(seq 1 180); do grep -q '"event":"incident"' /var/lib/headroom/audit.jsonl 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: 240_000 });
+    await guestNow.run(`for i in $(seq 1 180); do grep -q '"event":"incident"' /var/lib/headroom/audit.jsonl 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: 240_000 });
     const left = await stillRunning(guestNow, run.jobPids);
     const stopped = run.jobPids.filter((p) => !left.includes(p));
     const failed = run.probes.filter((p) => !p.ok).length;
@@ -460,40 +460,42 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     // Cleanup first (by PID, the jobs only), so a failed assertion leaves no grower behind.
     await guestNow.run(`kill -9 ${run.jobPids.join(' ')} 2>/dev/null; rm -rf /tmp/dozen; true`, { timeoutMs: 60_000 });
 
+    // Soft assertions: one run of this (the lane's longest test) reports every outcome that does not hold.
     // The guard acted, on jobs only, and stopped them until memory was back under the recovered line (used < 90 %).
-    expect(stopped.length).toBeGreaterThan(0);
-    expect(actions.length).toBeGreaterThan(0);
+    expect.soft(stopped.length).toBeGreaterThan(0);
+    expect.soft(actions.length).toBeGreaterThan(0);
     for (const a of actions) {
-      expect(a.source).toBe('guard');
-      expect(run.jobPids).toContain(String(a.target?.root?.pid));
+      expect.soft(a.source).toBe('guard');
+      expect.soft(run.jobPids).toContain(String(a.target?.root?.pid));
     }
-    expect(last?.avail ?? 0).toBeGreaterThanOrEqual(0.1 * run.memTotal);
+    expect.soft(last?.avail ?? 0).toBeGreaterThanOrEqual(0.1 * run.memTotal);
     // sshd answered. A probe (one a second, 5 s timeout over the shared connection) can miss its 5 s while the
     // guest thrashes before the first victim is gone; under TCG on a loaded 2-core host 4 of 35 did (one 19 s
     // stall at load average 13, 2026-12-01), where the kernel alone loses ssh for about a minute. Bounded: at most
     // 5 failed, and every probe of the window's last 15 s (after recovery) answered.
-    expect(failed).toBeLessThanOrEqual(5);
+    expect.soft(failed).toBeLessThanOrEqual(5);
     const end = run.probes.at(-1)?.t ?? 0;
-    expect(run.probes.filter((p) => p.t >= end - 15 && !p.ok)).toEqual([]);
+    expect.soft(run.probes.filter((p) => p.t >= end - 15 && !p.ok)).toEqual([]);
     // No refusal for cooldown or the rate limit: while the host is past its line the guard goes on acting.
-    expect(refusals.filter((r) => ['cooldown', 'actions_per_window', 'rate_limited'].includes(r.reasonCode))).toEqual([]);
+    expect.soft(refusals.filter((r) => ['cooldown', 'actions_per_window', 'rate_limited'].includes(r.reasonCode))).toEqual([]);
     // Nothing but the jobs killed: the kernel's OOM killer never had to act; sshd, the agent, the user manager,
     // journald and PID 1 are the same processes; every other process from before still runs.
-    expect(Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore).toBe(0);
-    expect((await guestNow.ok(keyPids)).trim()).toBe(keyBefore);
+    expect.soft(Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore).toBe(0);
+    expect.soft((await guestNow.ok(keyPids)).trim()).toBe(keyBefore);
     const after = new Set((await guestNow.ok(ps)).trim().split('\n'));
     const jobSet = new Set(run.jobPids);
-    expect(before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|cat|cut|grep|systemctl|\(udev-worker\))$/.test(p))).toEqual([]);
+    expect.soft(before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|cat|cut|grep|systemctl|\(udev-worker\))$/.test(p))).toEqual([]);
     // ONE incident, naming every victim: the stopped jobs, in the order the guard stopped them; one report.
-    expect(incidents).toHaveLength(1);
+    expect.soft(incidents).toHaveLength(1);
+    expect.soft(incidents[0]?.reasonCode, 'the incident ended because the host recovered').toBe('recovered');
     const victims = (incidents[0]?.victims ?? []).map((v) => String(v.pid));
-    expect([...victims].sort()).toEqual([...stopped].sort());
-    expect(victims).toEqual(actions.map((a) => String(a.target?.root?.pid)));
-    expect(new Set(actions.map((a) => a.incidentId))).toEqual(new Set([incidents[0]?.incidentId]));
+    expect.soft([...victims].sort()).toEqual([...stopped].sort());
+    expect.soft(victims).toEqual(actions.map((a) => String(a.target?.root?.pid)));
+    expect.soft(new Set(actions.map((a) => a.incidentId))).toEqual(new Set([incidents[0]?.incidentId]));
     const reports = (await guestNow.ok('ls /var/lib/headroom/incidents/*.md 2>/dev/null; true')).trim().split('\n').filter(Boolean);
-    expect(reports).toHaveLength(1);
+    expect.soft(reports).toHaveLength(1);
     const report = await guestNow.ok(`cat ${reports[0]}`);
-    for (const pid of victims) expect(report).toContain(pid);
+    for (const pid of victims) expect.soft(report).toContain(pid);
   });
 });
 
