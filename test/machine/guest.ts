@@ -223,6 +223,9 @@ export class Guest {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // ssh may exit (no connection yet while booting) before it reads its input: EPIPE is then part of the
+    // result (the exit code says it failed), not an unhandled error that ends the whole run.
+    child.stdin.on('error', (error: Error) => (stderr += `\n(ssh stdin: ${error.message})`));
     child.stdin.end(opts.input ?? '');
     let timedOut = false;
     const timer = setTimeout(() => {
