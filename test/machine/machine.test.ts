@@ -411,7 +411,9 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const oomKills = Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore;
     log(`kernel OOM kills during the crisis: ${oomKills}`);
     expect(oomKills).toBe(0);
-    const incidents = (await guestNow.ok('ls /var/lib/headroom/incidents/ 2>/dev/null; true')).trim().split('\n').filter(Boolean);
+    // The incident (and its report) is closed once the host has stayed recovered for remediation.incident
+    // close_after (90 s by default): wait for the report.
+    const incidents = (await guestNow.ok('for i in $(seq 1 180); do ls /var/lib/headroom/incidents/*.md >/dev/null 2>&1 && break; sleep 1; done; ls /var/lib/headroom/incidents/ 2>/dev/null; true', { timeoutMs: 240_000 })).trim().split('\n').filter(Boolean);
     expect(incidents.length).toBeGreaterThan(0);
     const report = await guestNow.ok(`cat /var/lib/headroom/incidents/${incidents[0]}${incidents[0]?.endsWith('.json') || incidents[0]?.endsWith('.md') ? '' : '/*'}`);
     expect(report).toContain(hogPid);
