@@ -6,7 +6,9 @@
  */
 import type { Guest } from './guest.js';
 
-export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard', 'headroom-guard-min100m'] as const;
+const MiB = 1024 * 1024;
+
+export const ARMS = ['nothing', 'earlyoom', 'systemd-oomd', 'systemd-oomd-managed', 'nohang', 'headroom-guard', 'headroom-guard-min100m', 'headroom-alertmanager'] as const;
 export type Arm = (typeof ARMS)[number];
 export const SCENARIOS = ['single', 'workers', 'dozen'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -29,6 +31,18 @@ export interface ArmResult {
   readonly kernelOomKills: number;
   readonly memAvailableAfterMiB?: number;
   readonly report: string;
+  /** MemAvailable (MiB) at the first probe that saw the job gone, and at its lowest before. */
+  readonly availAtGoneMiB?: number;
+  readonly availLowestMiB?: number;
+  /** The workers scenario: how many of the job's workers still lived 3 s after the parent was gone (0 = all died with it). */
+  readonly workersLeft?: number;
+  readonly workers?: number;
+  /** Whether a person was told: the notifications that arrived (headroom-alertmanager: the Slack stand-in), or why none could. */
+  readonly notified: string;
+  /** headroom arms: what the agent did, from audit.jsonl (source/alert/outcome of each action). */
+  readonly actions?: string;
+  /** Written by bench:machine --out: the host's load average (1, 5, 15 min) when the arm's boot began. */
+  readonly hostLoad?: string;
   /** The dozen scenario only: the jobs' count, how many were gone at the end of the window, when memory was safe again. */
   readonly dozen?: DozenResult;
 }
@@ -66,6 +80,8 @@ const SETUP: Record<Arm, string> = {
     "printf 'remediation:\\n  state_dir: /var/lib/headroom\\n  min_victim_size: 100M\\n  protect_sshd: { enabled: true, memory_low: 64M }\\nguard:\\n  enabled: true\\n' > /etc/headroom/headroom.yml && " +
     'systemctl daemon-reload && systemctl start headroom-agent && ' +
     "for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9632/healthz\", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; exit 1",
+  // Prometheus + Alertmanager with the repo's configs, the receiver on, the guard off (test/machine/guest/alertmanager-arm.sh).
+  'headroom-alertmanager': 'sh /opt/headroom/test/machine/guest/alertmanager-arm.sh',
 };
 
 const VERSION: Record<Arm, string> = {
@@ -76,7 +92,60 @@ const VERSION: Record<Arm, string> = {
   nohang: "dpkg-query -W -f='nohang ${Version}' nohang",
   'headroom-guard': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
   'headroom-guard-min100m': "node -p 'require(\"/opt/headroom/package.json\").version' | sed 's/^/headroom /'",
+  'headroom-alertmanager':
+    "printf 'headroom %s, prometheus %s, alertmanager %s' \"$(node -p 'require(\"/opt/headroom/package.json\").version')\" " +
+    "\"$(/opt/hostnode/prometheus --version 2>&1 | awk 'NR==1 {print $3}')\" \"$(/opt/hostnode/alertmanager --version 2>&1 | awk 'NR==1 {print $3}')\"",
 };
+
+/** The agent's actions in audit.jsonl, one "source/alert: outcome action" each (headroom arms). */
+const AUDIT_ACTIONS = `python3 -c '
+import json
+out = []
+try:
+    lines = open("/var/lib/headroom/audit.jsonl").read().splitlines()
+except FileNotFoundError:
+    lines = []
+for l in lines:
+    try:
+        e = json.loads(l)
+    except ValueError:
+        continue
+    if e.get("event") == "action":
+        out.append("%s/%s: %s %s" % (e.get("source"), e.get("alertName"), e.get("reasonCode"), e.get("action")))
+print("; ".join(out) if out else "no action")
+'`;
+
+/** The Slack stand-in's requests (headroom-alertmanager): how many, and the first's time (guest ms). */
+const SLACK_MESSAGES = `python3 -c '
+import json
+try:
+    m = [json.loads(l) for l in open("/var/lib/hr-fake-slack/messages.jsonl") if l.strip()]
+except FileNotFoundError:
+    m = []
+print(len(m), m[0]["t"] if m else "", (m[0]["text"][:80].replace(" ", "_") if m else ""))
+'`;
+
+/**
+ * headroom arms: the agent's actions and refusals (audit.jsonl); for headroom-alertmanager also what the
+ * alerting path saw (scrapes answered, which alerts fired when, webhooks sent: test/machine/guest/alerting-diag.py).
+ */
+async function whatHeadroomDid(guest: Guest, arm: Arm, startedGuestMs: number): Promise<string> {
+  const actions = (await guest.run(AUDIT_ACTIONS, { timeoutMs: 60_000 })).stdout.trim();
+  const refusals = (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim().split(' ')[3] ?? '?';
+  const parts = [actions, `refusals: ${refusals}`];
+  if (arm === 'headroom-alertmanager') {
+    parts.push((await guest.run(`python3 /opt/headroom/test/machine/guest/alerting-diag.py ${startedGuestMs / 1000}`, { timeoutMs: 90_000 })).stdout.trim() || 'alerting-diag.py printed nothing');
+  }
+  return parts.join('; ');
+}
+
+/** "N Slack message(s), the first N s after the job started" (headroom-alertmanager) or why nobody is told. */
+async function notifiedOf(guest: Guest, arm: Arm, startedGuestMs: number): Promise<string> {
+  if (arm !== 'headroom-alertmanager') return arm.startsWith('headroom') ? 'no notifier configured' : 'no notifier';
+  const [n = '0', first = ''] = (await guest.run(SLACK_MESSAGES, { timeoutMs: 60_000 })).stdout.trim().split(' ');
+  if (n === '0') return 'no Slack message arrived';
+  return `${n} Slack message(s), the first ${((Number(first) - startedGuestMs) / 1000).toFixed(0)} s after the job started`;
+}
 
 function procList(text: string): string[] {
   return text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
@@ -84,7 +153,7 @@ function procList(text: string): string[] {
 
 export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
   if (scenario === 'dozen') return runDozenArm(guest, arm, log);
-  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
+  await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
   const version = (await guest.ok(VERSION[arm])).trim();
   const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
   const before = procList(await guest.ok(ps));
@@ -92,7 +161,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
   const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
   const workers = scenario === 'workers' ? 3 : 0;
-  const jobPid = (await guest.ok(`nohup python3 /opt/headroom/test/machine/guest/grow.py 50 4096 ${workers} >/tmp/hog.out 2>&1 </dev/null & echo $!`)).trim();
+  const [jobPid = '', startedGuest = '0'] = (await guest.ok(`nohup python3 /opt/headroom/test/machine/guest/grow.py 50 4096 ${workers} >/tmp/hog.out 2>&1 </dev/null & echo $!; date +%s%3N`)).trim().split('\n');
   await new Promise((r) => setTimeout(r, 1500));
   const jobPids = procList(await guest.ok(`echo ${jobPid}; cat /proc/${jobPid}/task/*/children 2>/dev/null | tr ' ' '\\n'`));
   const started = Date.now();
@@ -114,6 +183,16 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const gone = probes.find((p) => p.alive === false);
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const swapIn = probes.find((p) => (p.swapUsed ?? 0) > 0);
+  // Did every worker die with the parent? Looked at 3 s after the parent was seen gone.
+  let workersLeft: number | undefined;
+  if (workers > 0 && gone !== undefined) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const workerPids = jobPids.filter((p) => p !== jobPid);
+    workersLeft = procList((await guest.run(`for p in ${workerPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
+  }
+  const availSeen = probes.flatMap((p) => (p.avail !== undefined && Number.isFinite(p.avail) ? [p.avail] : []));
+  const actions = arm.startsWith('headroom') ? await whatHeadroomDid(guest, arm, Number(startedGuest)) : undefined;
+  const notified = await notifiedOf(guest, arm, Number(startedGuest));
   // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
   await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 2000));
@@ -124,8 +203,8 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
   let report = '-';
-  if (arm.startsWith('headroom-guard')) {
-    const n = (await guest.run('ls /var/lib/headroom/incidents 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
+  if (arm.startsWith('headroom')) {
+    const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
     report = `${n} incident report(s)`;
   } else if (arm !== 'nothing') {
     const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
@@ -147,6 +226,11 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     kernelOomKills: oomAfter - oomBefore,
     memAvailableAfterMiB: Number.isFinite(availAfter) ? Math.round(availAfter / 1024 / 1024) : undefined,
     report,
+    ...(gone?.avail !== undefined && Number.isFinite(gone.avail) ? { availAtGoneMiB: Math.round(gone.avail / MiB) } : {}),
+    ...(availSeen.length > 0 ? { availLowestMiB: Math.round(Math.min(...availSeen) / MiB) } : {}),
+    ...(workers > 0 ? { workers, ...(workersLeft !== undefined ? { workersLeft } : {}) } : {}),
+    notified,
+    ...(actions !== undefined ? { actions } : {}),
   };
   log(`${arm}/${scenario}: ${JSON.stringify(result)}`);
   return result;
@@ -183,21 +267,37 @@ other = ",".join(sorted(f"{k[8:]}={v}" for k, v in c.items() if k.startswith("re
 print(c["actions"], c["cooldown"], c["incidents"], other or "none")
 '`;
 
+export interface DozenProbe {
+  /** Seconds since the jobs started. */
+  readonly t: number;
+  readonly ok: boolean;
+  readonly ms: number;
+  /** MemAvailable (bytes) and how many jobs lived, when the probe answered. */
+  readonly avail?: number;
+  readonly alive?: number;
+}
+
+export interface DozenRun {
+  readonly memTotal: number;
+  /** The guest's clock (ms) when the jobs were started. */
+  readonly startedGuestMs: number;
+  readonly jobPids: readonly string[];
+  readonly probes: readonly DozenProbe[];
+}
+
+/** The job PIDs of `pids` that still run in the guest. */
+export async function stillRunning(guest: Guest, pids: readonly string[]): Promise<string[]> {
+  return procList((await guest.run(`for p in ${pids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout);
+}
+
 /**
- * A dozen independent Python jobs (each its own session and process tree, started with setsid + nohup as
- * separate logins would start them: issue 14's "parallel feature testing") that grow together, 5 MiB/s each to
- * 250 MiB (3 000 MiB in all, more than 2 GiB RAM + 1 GiB swap hold beside the system). The window is fixed
- * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
- * 10 % or more for 15 s.
+ * Starts the dozen jobs (below) and probes the guest once a second over ssh (5 s timeout) until the window
+ * ends: 180 s, or every job gone, or growth over (60 s) and MemAvailable at ≥ 10 % of MemTotal for 15 s. Used by
+ * the bench and by the guest lane's assertion of the guard (test/machine/machine.test.ts).
  */
-async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
-  await guest.ok(SETUP[arm], { timeoutMs: 120_000 });
-  const version = (await guest.ok(VERSION[arm])).trim();
-  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
-  const before = procList(await guest.ok(ps));
-  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
-  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+export async function runDozen(guest: Guest): Promise<DozenRun> {
   const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
+  const startedGuest = Number((await guest.ok('date +%s%3N')).trim());
   await guest.ok(
     `rm -rf /tmp/dozen && mkdir /tmp/dozen && for i in $(seq 1 ${DOZEN_JOBS}); do ` +
       `setsid -f sh -c 'echo $$ >/tmp/dozen/'$i'.pid; exec nohup python3 /opt/headroom/test/machine/guest/grow.py ${DOZEN_RATE_MIB_S} ${DOZEN_MAX_MIB} >/tmp/dozen/'$i'.out 2>&1 </dev/null'; done; ` +
@@ -206,7 +306,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   );
   const jobPids = procList(await guest.ok('cat /tmp/dozen/*.pid'));
   const started = Date.now();
-  const probes: { t: number; ok: boolean; ms: number; avail?: number; alive?: number }[] = [];
+  const probes: DozenProbe[] = [];
   const probe = `awk '/^MemAvailable/ {print $2*1024}' /proc/meminfo; n=0; for p in ${jobPids.join(' ')}; do test -e /proc/$p && n=$((n+1)); done; echo $n`;
   let safeSince: number | undefined;
   while (Date.now() - started < DOZEN_WINDOW_MS) {
@@ -222,13 +322,33 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
     const wait = 1000 - (Date.now() - t0);
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
   }
+  return { memTotal, startedGuestMs: startedGuest, jobPids, probes };
+}
+
+/**
+ * A dozen independent Python jobs (each its own session and process tree, started with setsid + nohup as
+ * separate logins would start them: issue 14's "parallel feature testing") that grow together, 5 MiB/s each to
+ * 250 MiB (3 000 MiB in all, more than 2 GiB RAM + 1 GiB swap hold beside the system). The window is fixed
+ * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
+ * 10 % or more for 15 s.
+ */
+async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
+  await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
+  const version = (await guest.ok(VERSION[arm])).trim();
+  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
+  const before = procList(await guest.ok(ps));
+  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
+  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  const { memTotal, startedGuestMs: startedGuest, jobPids, probes } = await runDozen(guest);
   const answered = probes.filter((p) => p.ok);
   let longest = 0;
   for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
-  const stillAlive = procList((await guest.run(`for p in ${jobPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
-  const guard = arm.startsWith('headroom-guard') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
+  const stillAlive = (await stillRunning(guest, jobPids)).length;
+  const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
+  const actions = arm === 'headroom-alertmanager' ? await whatHeadroomDid(guest, arm, startedGuest) : undefined;
+  const notified = await notifiedOf(guest, arm, startedGuest);
   await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
   await new Promise((r) => setTimeout(r, 2000));
   const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
@@ -239,11 +359,11 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
   let report = '-';
   let guardText = '-';
-  if (arm.startsWith('headroom-guard')) {
+  if (arm.startsWith('headroom')) {
     const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
     report = `${n} incident report(s)`;
-    const [actions = '?', cooldown = '?', incidents = '?', refusals = '?'] = guard.split(' ');
-    guardText = `${actions} action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s); refusals by code: ${refusals}`;
+    const [actionCount = '?', cooldown = '?', incidents = '?', refusals = '?'] = guard.split(' ');
+    guardText = `${actionCount} action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s); refusals by code: ${refusals}`;
   } else if (arm !== 'nothing') {
     const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
     const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
@@ -262,6 +382,8 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
     kernelOomKills: oomAfter - oomBefore,
     ...(Number.isFinite(availAfter) ? { memAvailableAfterMiB: Math.round(availAfter / 1024 / 1024) } : {}),
     report,
+    notified,
+    ...(actions !== undefined ? { actions } : {}),
     dozen: {
       jobs: jobPids.length,
       jobsStopped: jobPids.length - stillAlive,
@@ -277,14 +399,14 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
 /** The dozen scenario's table. */
 export function renderDozenTable(results: readonly ArmResult[]): string {
   const rows = [
-    '| arm | version | probes failed / sent | longest ssh stall | MemAvailable < 3 % → ≥ 10 % again | probes < 3 % | jobs stopped | others killed | kernel OOM kills | guard | report |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| arm | version | host load | probes failed / sent | longest ssh stall | MemAvailable < 3 % → ≥ 10 % again | probes < 3 % | jobs stopped | others killed | kernel OOM kills | guard / receiver (audit.jsonl) | notified | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
     const d = r.dozen;
     if (d === undefined) continue;
     rows.push(
-      `| ${r.arm} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard} | ${r.report} |`,
+      `| ${r.arm} | ${r.version} | ${r.hostLoad?.split(' ')[0] ?? '?'} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${d.toSafetyS === undefined ? '–' : `${d.toSafetyS} s`} | ${d.probesPastLine} | ${d.jobsStopped} / ${d.jobs} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${d.guard}${r.actions === undefined ? '' : `; ${r.actions}`} | ${r.notified} | ${r.report} |`,
     );
   }
   return rows.join('\n');
@@ -293,12 +415,14 @@ export function renderDozenTable(results: readonly ArmResult[]): string {
 /** The README table. */
 export function renderTable(results: readonly ArmResult[]): string {
   const rows = [
-    '| arm | scenario | version | probes failed / sent | longest ssh stall | threshold → job gone | swap-in → job gone | job stopped | others killed | kernel OOM kills | report |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| arm | scenario | version | host load | probes failed / sent | longest ssh stall | threshold → job gone | swap-in → job gone | job stopped | all workers gone | others killed | kernel OOM kills | MemAvailable lowest → at job gone | headroom did (audit.jsonl) | notified | report |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
+  const mib = (v: number | undefined): string => (v === undefined ? '?' : `${v} MiB`);
   for (const r of results) {
+    const workers = r.workers === undefined ? '–' : r.workersLeft === undefined ? 'job not stopped' : r.workersLeft === 0 ? `yes (${r.workers} of ${r.workers})` : `no: ${r.workersLeft} of ${r.workers} left`;
     rows.push(
-      `| ${r.arm} | ${r.scenario} | ${r.version} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${r.thresholdToKillS === undefined ? '–' : `${r.thresholdToKillS} s`} | ${r.swapToKillS === undefined ? '–' : `${r.swapToKillS} s`} | ${r.jobStopped ? 'yes' : 'no (stopped after the run)'} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${r.report} |`,
+      `| ${r.arm} | ${r.scenario} | ${r.version} | ${r.hostLoad?.split(' ')[0] ?? '?'} | ${r.failedProbes} / ${r.probes} | ${r.longestStallS} s | ${r.thresholdToKillS === undefined ? '–' : `${r.thresholdToKillS} s`} | ${r.swapToKillS === undefined ? '–' : `${r.swapToKillS} s`} | ${r.jobStopped ? 'yes' : 'no (stopped after the run)'} | ${workers} | ${r.otherKilled.length === 0 ? 'none' : r.otherKilled.join(', ')}${r.sshdSurvived ? '' : ' (sshd restarted)'} | ${r.kernelOomKills} | ${mib(r.availLowestMiB)} → ${r.jobStopped ? mib(r.availAtGoneMiB) : '–'} | ${r.actions ?? '–'} | ${r.notified} | ${r.report} |`,
     );
   }
   return rows.join('\n');

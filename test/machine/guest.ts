@@ -6,7 +6,8 @@
  *   overlay and a fresh raw swap disk in its own directory under /var/tmp/headroom-machine, removed on stop.
  * - Networking is only qemu's user network with restrict=on and one forward 127.0.0.1:PORT → guest:22.
  * - The checkout is shared read-only over 9p at /opt/headroom (cache=loose), the host's node binary at
- *   /opt/hostnode (the host is Debian 12 too: same glibc), /usr/bin/node in the guest points there.
+ *   /opt/hostnode (the host is Debian 12 too: same glibc), /usr/bin/node in the guest points there; the host's
+ *   Prometheus and Alertmanager, when installed, are shared there too (/opt/hostnode/{prometheus,alertmanager}).
  * - KVM only where a probe boot with a timeout showed it boots (the result is cached per qemu, host kernel and
  *   image); otherwise TCG (`-machine pc,accel=tcg -cpu max`).
  * - Every qemu is recorded (PID, start time, owner) in a file next to its boot directory and stopped by that
@@ -47,6 +48,13 @@ export interface RunResult {
 
 function onPath(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** The real path of a program on the host's PATH, or undefined when it is not installed. */
+export function hostBinary(name: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const path = r.status === 0 ? r.stdout.trim() : '';
+  return path.startsWith('/') ? realpathSync(path) : undefined;
 }
 
 function freeBytes(dir: string): number {
@@ -215,6 +223,9 @@ export class Guest {
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // ssh may exit (no connection yet while booting) before it reads its input: EPIPE is then part of the
+    // result (the exit code says it failed), not an unhandled error that ends the whole run.
+    child.stdin.on('error', (error: Error) => (stderr += `\n(ssh stdin: ${error.message})`));
     child.stdin.end(opts.input ?? '');
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -298,12 +309,28 @@ async function bootOnce(opts: BootOptions & { accel: Accel }): Promise<Guest> {
   const id = `boot-${process.pid}-${randomBytes(4).toString('hex')}`;
   const dir = join(STATE_DIR, id);
   mkdirSync(join(dir, 'hostnode'), { recursive: true });
-  const node = realpathSync(process.execPath);
-  try {
-    linkSync(node, join(dir, 'hostnode', 'node'));
-  } catch {
-    // Another file system: copy instead of a hard link.
-    copyFileSync(node, join(dir, 'hostnode', 'node'));
+  // The host's node, and its Prometheus and Alertmanager (Debian 12's packages, like the guest: Go binaries that
+  // need only libc) for the bench's Alertmanager arm: shared, not installed in the image, so the guest runs the
+  // very binaries the host's alerting tests run and the image (its cache key) does not change.
+  const shared: Array<[string, string | undefined]> = [
+    ['node', realpathSync(process.execPath)],
+    ['prometheus', hostBinary('prometheus')],
+    ['alertmanager', hostBinary('prometheus-alertmanager') ?? hostBinary('alertmanager')],
+  ];
+  // Debian's Alertmanager loads its default notification templates from /usr/share/prometheus/alertmanager.
+  const templates = '/usr/share/prometheus/alertmanager';
+  if (existsSync(templates)) {
+    mkdirSync(join(dir, 'hostnode', 'alertmanager-templates'));
+    for (const t of readdirSync(templates).filter((n) => n.endsWith('.tmpl'))) shared.push([join('alertmanager-templates', t), join(templates, t)]);
+  }
+  for (const [name, source] of shared) {
+    if (source === undefined) continue;
+    try {
+      linkSync(source, join(dir, 'hostnode', name));
+    } catch {
+      // Another file system: copy instead of a hard link.
+      copyFileSync(source, join(dir, 'hostnode', name));
+    }
   }
   const overlay = join(dir, 'overlay.qcow2');
   const swap = join(dir, 'swap.raw');

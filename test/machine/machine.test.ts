@@ -11,6 +11,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootGuest, ensureImage, REPO, whyNoGuest, type Guest } from './guest.js';
+import { runDozen, stillRunning } from './crisis.js';
 import { skipSuite } from '../support/suites.js';
 
 const MiB = 1024 * 1024;
@@ -439,17 +440,93 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
     const oomKills = Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore;
     log(`kernel OOM kills during the crisis: ${oomKills}`);
     expect(oomKills).toBe(0);
-    // The report is written when the incident closes: remediation.incident.close_after (90 s by default) after
-    // memory came back, unless a re-crossing continues it. Wait for it, bounded.
-    let incidents: string[] = [];
-    for (const until = Date.now() + 150_000; incidents.length === 0 && Date.now() < until; ) {
-      incidents = (await guestNow.ok('ls /var/lib/headroom/incidents/ 2>/dev/null; true')).trim().split('\n').filter((f) => f.endsWith('.md'));
-      if (incidents.length === 0) await new Promise((r) => setTimeout(r, 2000));
-    }
+    // The incident (and its report) is closed once the host has stayed recovered for remediation.incident
+    // close_after (90 s by default): wait for the report.
+    const incidents = (await guestNow.ok('for i in $(seq 1 180); do ls /var/lib/headroom/incidents/*.md >/dev/null 2>&1 && break; sleep 1; done; ls /var/lib/headroom/incidents/ 2>/dev/null; true', { timeoutMs: 240_000 })).trim().split('\n').filter(Boolean);
     expect(incidents.length).toBeGreaterThan(0);
     const report = await guestNow.ok(`cat /var/lib/headroom/incidents/${incidents[0]}${incidents[0]?.endsWith('.json') || incidents[0]?.endsWith('.md') ? '' : '/*'}`);
     expect(report).toContain(hogPid);
     expect(await guestNow.ok('grep -c guard /var/lib/headroom/audit.jsonl')).not.toBe('0\n');
+  });
+
+  it("the guard with the shipped defaults and a dozen independent jobs growing together: it stops jobs until memory is back under the recovered line, sshd answers, no cooldown refusal while past the line, nothing else killed, one incident naming every victim", async () => {
+    const guestNow = g();
+    // Issue 14: the shipped defaults except guard.enabled (state_dir as the unit's StateDirectory; the default
+    // min_victim_size, min(1G, 5 %), makes these 250 MiB jobs candidates on a 2 GiB machine). A fresh state
+    // directory, so the audit log and the incidents are this test's alone.
+    const config = 'remediation:\n  state_dir: /var/lib/headroom\nguard:\n  enabled: true\n';
+    await guestNow.ok(
+      'systemctl stop headroom-agent && rm -rf /var/lib/headroom/* && cat > /etc/headroom/headroom.yml && systemctl start headroom-agent && ' +
+        `for i in $(seq 1 120); do python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:9632/healthz", timeout=2)' 2>/dev/null && exit 0; sleep 0.5; done; journalctl -u headroom-agent --no-pager | tail -20; exit 1`,
+      { input: config, timeoutMs: 120_000 },
+    );
+    const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm= | awk '{print $1\" \"$2}'";
+    const before = (await guestNow.ok(ps)).trim().split('\n');
+    const keyPids = "for u in ssh headroom-agent user@0 systemd-journald; do echo \"$u $(systemctl show $u -p MainPID --value)\"; done; echo \"init $(cat /proc/1/stat | cut -d' ' -f22)\"";
+    const keyBefore = (await guestNow.ok(keyPids)).trim();
+    expect(keyBefore, 'the user manager of the test\'s ssh session runs (libpam-systemd)').not.toMatch(/^user@0 0$/m);
+    const oomBefore = Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim());
+
+    const run = await runDozen(guestNow);
+    // The incident ends (its audit line and report are written) once the host has stayed recovered: wait for it,
+    // then see which jobs are gone (a victim signalled under thrash may take seconds to exit).
+    await guestNow.run(`for i in $(seq 1 180); do grep -q '"event":"incident"' /var/lib/headroom/audit.jsonl 2>/dev/null && exit 0; sleep 1; done; exit 1`, { timeoutMs: 240_000 });
+    const left = await stillRunning(guestNow, run.jobPids);
+    const stopped = run.jobPids.filter((p) => !left.includes(p));
+    const failed = run.probes.filter((p) => !p.ok).length;
+    const answered = run.probes.filter((p) => p.avail !== undefined);
+    const last = answered.at(-1);
+    const pastLine = answered.filter((p) => (p.avail ?? 0) < 0.03 * run.memTotal).length;
+    log(`dozen: ${stopped.length}/${run.jobPids.length} jobs stopped, ${failed}/${run.probes.length} probes failed, worst ${Math.max(...run.probes.map((p) => p.ms))} ms, ${pastLine} probes with MemAvailable < 3 %, last MemAvailable ${((last?.avail ?? 0) / MiB).toFixed(0)} MiB of ${(run.memTotal / MiB).toFixed(0)} MiB at t=${last?.t.toFixed(0)} s`);
+    log(`dozen probes (t s, answered ms or x, MemAvailable MiB, jobs alive): ${run.probes.map((p) => `${p.t.toFixed(0)}:${p.ok ? p.ms : 'x'}:${p.avail === undefined ? '-' : (p.avail / MiB).toFixed(0)}:${p.alive ?? '-'}`).join(' ')}`);
+    const audit = (await guestNow.ok('cat /var/lib/headroom/audit.jsonl')).trim().split('\n').map((l) => JSON.parse(l) as {
+      ts: string; event: string; source: string; reasonCode: string; target?: { kind: string; root?: { pid: number } };
+      incidentId?: string; victims?: { pid: number }[]; repeated?: { count: number };
+    });
+    const actions = audit.filter((e) => e.event === 'action');
+    const refusals = audit.filter((e) => e.event === 'refusal');
+    const incidents = audit.filter((e) => e.event === 'incident');
+    const at = (ts: string): string => ((Date.parse(ts) - run.startedGuestMs) / 1000).toFixed(1);
+    log(`dozen audit: ${actions.length} action(s) ${actions.map((a) => `${a.source}:${a.reasonCode}:${a.target?.root?.pid ?? a.target?.kind}@${at(a.ts)}s`).join(',')}; refusals ${refusals.map((r) => `${r.reasonCode}x${1 + (r.repeated?.count ?? 0)}`).join(',') || 'none'}; ${incidents.length} incident(s): ${incidents.map((i) => `${i.reasonCode}@${at(i.ts)}s[${(i.victims ?? []).map((v) => v.pid).join(' ')}]`).join(' | ')}`);
+    // Cleanup first (by PID, the jobs only), so a failed assertion leaves no grower behind.
+    await guestNow.run(`kill -9 ${run.jobPids.join(' ')} 2>/dev/null; rm -rf /tmp/dozen; true`, { timeoutMs: 60_000 });
+
+    // Soft assertions: one run of this (the lane's longest test) reports every outcome that does not hold.
+    // The guard acted, on jobs only, and stopped them until memory was back under the recovered line (used < 90 %).
+    expect.soft(stopped.length).toBeGreaterThan(0);
+    expect.soft(actions.length).toBeGreaterThan(0);
+    for (const a of actions) {
+      expect.soft(a.source).toBe('guard');
+      expect.soft(run.jobPids).toContain(String(a.target?.root?.pid));
+    }
+    expect.soft(last?.avail ?? 0).toBeGreaterThanOrEqual(0.1 * run.memTotal);
+    // sshd answered. A probe (one a second, 5 s timeout over the shared connection) can miss its 5 s while the
+    // guest thrashes before the first victim is gone; under TCG on a loaded 2-core host 4 of 35 did (one 19 s
+    // stall at load average 13, 2026-12-01), where the kernel alone loses ssh for about a minute. Bounded: at most
+    // 5 failed, and every probe of the window's last 15 s (after recovery) answered.
+    expect.soft(failed).toBeLessThanOrEqual(5);
+    const end = run.probes.at(-1)?.t ?? 0;
+    expect.soft(run.probes.filter((p) => p.t >= end - 15 && !p.ok)).toEqual([]);
+    // No refusal for cooldown or the rate limit: while the host is past its line the guard goes on acting.
+    expect.soft(refusals.filter((r) => ['cooldown', 'actions_per_window', 'rate_limited'].includes(r.reasonCode))).toEqual([]);
+    // Nothing but the jobs killed: the kernel's OOM killer never had to act; sshd, the agent, the user manager,
+    // journald and PID 1 are the same processes; every other process from before still runs.
+    expect.soft(Number((await guestNow.ok("dmesg | grep -c 'Killed process' || true")).trim()) - oomBefore).toBe(0);
+    expect.soft((await guestNow.ok(keyPids)).trim()).toBe(keyBefore);
+    const after = new Set((await guestNow.ok(ps)).trim().split('\n'));
+    const jobSet = new Set(run.jobPids);
+    expect.soft(before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|cat|cut|grep|systemctl|\(udev-worker\))$/.test(p))).toEqual([]);
+    // ONE incident, naming every victim: the stopped jobs, in the order the guard stopped them; one report.
+    expect.soft(incidents).toHaveLength(1);
+    expect.soft(incidents[0]?.reasonCode, 'the incident ended because the host recovered').toBe('recovered');
+    const victims = (incidents[0]?.victims ?? []).map((v) => String(v.pid));
+    expect.soft([...victims].sort()).toEqual([...stopped].sort());
+    expect.soft(victims).toEqual(actions.map((a) => String(a.target?.root?.pid)));
+    expect.soft(new Set(actions.map((a) => a.incidentId))).toEqual(new Set([incidents[0]?.incidentId]));
+    const reports = (await guestNow.ok('ls /var/lib/headroom/incidents/*.md 2>/dev/null; true')).trim().split('\n').filter(Boolean);
+    expect.soft(reports).toHaveLength(1);
+    const report = reports[0] === undefined ? '' : await guestNow.ok(`cat ${reports[0]}`);
+    for (const pid of victims) expect.soft(report).toContain(pid);
   });
 });
 
