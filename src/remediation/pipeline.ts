@@ -241,7 +241,10 @@ export class RemediationPipeline {
     const open = scope === undefined ? undefined : this.book.open(scope);
     if (open === undefined) return undefined;
     if (open.recovered !== undefined) return continuesHeld(open, t, this.deps.now(), this.closeAfterMs) ? open : undefined;
-    return open.key === t.key || (open.fingerprint !== undefined && open.fingerprint === t.fingerprint) ? open : undefined;
+    if (open.key === t.key || (open.fingerprint !== undefined && open.fingerprint === t.fingerprint)) return open;
+    // The guard's next crossing while its incident is still open (memory came back over the guard line but
+    // never reached the recovered line, or a step ended the guard's loop early): the same incident goes on.
+    return t.source === 'guard' && open.source === 'guard' ? open : undefined;
   }
 
   private get closeAfterMs(): number {
@@ -460,9 +463,11 @@ export class RemediationPipeline {
     // A host-level trigger (the guard's crossing, a host alert) is a step of an incident (./incident.ts).
     const scope = trigger.target.target.kind === 'host' ? conditionScope(trigger) : undefined;
     let inc = this.continuing(trigger);
-    // A held incident this trigger does not continue (another source's, or its hold is over): it ends first.
+    // An incident of this scope this trigger does not continue (another source's, or its hold is over) ends
+    // first, with its report: the book keeps one incident per scope, and none may vanish unreported.
     const stale = scope === undefined || inc !== undefined ? undefined : this.book.open(scope);
     if (stale?.recovered !== undefined) this.complete(closeHeld(stale, deps.now(), this.closeAfterMs), stale.recovered.jobs);
+    else if (stale !== undefined) this.finish(stale, 'refused', `${trigger.alertName} (${trigger.source}) started a new incident while this one was open`, undefined);
     const step: CriticalTrigger = inc === undefined ? trigger : { ...trigger, key: `${inc.key}#${inc.victims.length + 1}` };
     // 2. snapshot and decide
     const first = await snapshotAndDecide(q, cache, deps.settings);

@@ -131,6 +131,27 @@ describe('an incident in the pipeline (issue 14)', () => {
     r.close();
   });
 
+  it("the guard's next crossing while its incident is still open (memory back over the guard line, not yet under the recovered line) continues that incident: none is dropped unreported", async () => {
+    const { r, dir, mine, clock } = await setup({});
+    const a = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 3000) }), { urgent: true });
+    expect(a).toMatchObject({ kind: 'action', incident: { open: true, victims: 1 } });
+    const id = a.kind === 'action' ? a.incidentId : undefined;
+    // The guard's loop ended with the incident open; memory dips again: a new crossing, a new key.
+    const b = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }), { urgent: true });
+    expect(b).toMatchObject({ kind: 'action', incidentId: id, incident: { id, open: true, victims: 2 } });
+    const c = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }), { urgent: true });
+    expect(c).toMatchObject({ kind: 'action', incidentId: id, incident: { id, held: true, victims: 3 } });
+    expect(aliveTrees(mine)).toBe(0);
+    await r.pipeline.idle();
+    clock.ahead = 91_000;
+    r.pipeline.closeExpired();
+    await Promise.resolve(); // the audit log's batched write (one microtask)
+    const log = readAuditLog(join(dir, 'audit.jsonl'));
+    expect(log.map((e) => `${e.event}:${e.reasonCode}`)).toEqual(['action:success', 'action:success', 'action:success', 'incident:recovered']);
+    expect(new Set(log.map((e) => e.incidentId))).toEqual(new Set([id]));
+    expect(r.incidents.list().map((x) => x.id)).toEqual([id]);
+  });
+
   it('max_victims bounds the incident: the step after the limit is refused and the incident ends there', async () => {
     const { r, dir, sink, mine } = await setup({ incident: { max_victims: 2 } });
     const crossing = guardTrigger({ at: new Date() });
