@@ -232,8 +232,8 @@ export class RemediationPipeline {
   }
 
   /**
-   * The open incident this trigger continues: the guard's same crossing, or the same firing alert repeated;
-   * or, while an incident is held after recovery (close_after), the scope past the line again.
+   * The incident this trigger continues: the scope's open incident (any host-level critical trigger for it);
+   * or, while one is held after recovery (close_after), the scope past the line again (continuesHeld).
    */
   private continuing(t: CriticalTrigger): Incident | undefined {
     if (!t.target.ok || t.target.target.kind !== 'host') return undefined;
@@ -241,10 +241,12 @@ export class RemediationPipeline {
     const open = scope === undefined ? undefined : this.book.open(scope);
     if (open === undefined) return undefined;
     if (open.recovered !== undefined) return continuesHeld(open, t, this.deps.now(), this.closeAfterMs) ? open : undefined;
-    if (open.key === t.key || (open.fingerprint !== undefined && open.fingerprint === t.fingerprint)) return open;
-    // The guard's next crossing while its incident is still open (memory came back over the guard line but
-    // never reached the recovered line, or a step ended the guard's loop early): the same incident goes on.
-    return t.source === 'guard' && open.source === 'guard' ? open : undefined;
+    // Still open (memory has not been back under the recovered line): the scope's condition goes on, so any
+    // host-level critical trigger for it is its next step — the guard's same or next crossing (memory back over
+    // the guard line without reaching the recovered line), the same alert repeated, another host alert (swap
+    // critical after memory critical), or the guard while a receiver's incident is open. One condition, one
+    // incident: bounded by its own limits, not refused by the Alertmanager path's cooldown.
+    return open;
   }
 
   private get closeAfterMs(): number {

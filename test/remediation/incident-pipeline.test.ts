@@ -192,6 +192,28 @@ describe('an incident in the pipeline (issue 14)', () => {
     expect(later).toMatchObject({ kind: 'refusal', reasonCode: 'cooldown' });
     r.close();
   });
+  it('the receiver: another host alert while its incident is open (swap critical after memory critical) is that incident\'s next step, not a cooldown refusal; so is the guard', async () => {
+    const { r, mine } = await setup({}, true, 3);
+    const memoryHigh: CriticalTrigger = {
+      kind: 'critical',
+      source: 'receiver',
+      key: 'fp-mem|2025-12-12T03:12:00.000Z',
+      fingerprint: 'fp-mem',
+      alertName: 'HeadroomHostMemoryHigh',
+      target: { ok: true, target: { kind: 'host' } },
+      startsAt: new Date(Date.now() - 60_000),
+    };
+    const first = await r.pipeline.handle(memoryHigh);
+    expect(first).toMatchObject({ kind: 'action', result: 'success', incident: { open: true, victims: 1 } });
+    const id = first.kind === 'action' ? first.incidentId : undefined;
+    const swap = await r.pipeline.handle({ ...memoryHigh, key: 'fp-swap|2025-12-12T03:13:00.000Z', fingerprint: 'fp-swap', alertName: 'HeadroomSwapUsage' });
+    expect(swap).toMatchObject({ kind: 'action', result: 'success', incidentId: id, incident: { id, open: true, victims: 2 } });
+    const guard = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }), { urgent: true });
+    expect(guard).toMatchObject({ kind: 'action', result: 'success', incidentId: id, incident: { id, held: true, victims: 3 } });
+    expect(aliveTrees(mine)).toBe(0);
+    r.close();
+  });
+
   it('close_after: a re-crossing within the hold continues the same incident (same id, victims appended in order, one report, one action message, one summary); a late Alertmanager alert meanwhile is a duplicate', async () => {
     const { r, dir, sink, clock, spawnMine } = await setup({}, true, 2);
     const c1 = guardTrigger({ at: new Date(Date.now() - 1000) });
