@@ -97,11 +97,8 @@ const VERSION: Record<Arm, string> = {
     "\"$(/opt/hostnode/prometheus --version 2>&1 | awk 'NR==1 {print $3}')\" \"$(/opt/hostnode/alertmanager --version 2>&1 | awk 'NR==1 {print $3}')\"",
 };
 
-/** The agent's actions in audit.jsonl, one "source/alert: outcome action" each (headroom arms). */
-const AUDIT_ACTIONS = `python3 -c '
-import json
-out = []
-try:
+/** Python lines that loop over the parsed lines of the guest's audit.jsonl as `e` (a missing file: none). */
+const AUDIT_LINES_PY = `try:
     lines = open("/var/lib/headroom/audit.jsonl").read().splitlines()
 except FileNotFoundError:
     lines = []
@@ -110,7 +107,13 @@ for l in lines:
         e = json.loads(l)
     except ValueError:
         continue
-    if e.get("event") == "action":
+`;
+
+/** The agent's actions in audit.jsonl, one "source/alert: outcome action" each (headroom arms). */
+const AUDIT_ACTIONS = `python3 -c '
+import json
+out = []
+${AUDIT_LINES_PY}    if e.get("event") == "action":
         out.append("%s/%s: %s %s" % (e.get("source"), e.get("alertName"), e.get("reasonCode"), e.get("action")))
 print("; ".join(out) if out else "no action")
 '`;
@@ -245,16 +248,7 @@ const DOZEN_WINDOW_MS = 180_000;
 const GUARD_AUDIT = `python3 -c '
 import json, collections
 c = collections.Counter(); stamps = []
-try:
-    lines = open("/var/lib/headroom/audit.jsonl").read().splitlines()
-except FileNotFoundError:
-    lines = []
-for l in lines:
-    try:
-        e = json.loads(l)
-    except ValueError:
-        continue
-    ev = e.get("event"); code = e.get("reasonCode", "")
+${AUDIT_LINES_PY}    ev = e.get("event"); code = e.get("reasonCode", "")
     if ev == "action":
         c["actions"] += 1; stamps.append(e.get("ts", ""))
     elif code in ("cooldown", "actions_per_window", "rate_limited"):

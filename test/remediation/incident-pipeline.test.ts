@@ -89,6 +89,11 @@ async function setup(remediation: Record<string, unknown>, actionsEnabled = true
   return { r, dir, sink, mine, clock, spawnMine };
 }
 
+/** A receiver critical host alert, as Alertmanager's webhook makes it (key = fingerprint|startsAt). */
+function hostAlert(fingerprint: string, alertName: string, startsAt = new Date(Date.now() - 60_000)): CriticalTrigger {
+  return { kind: 'critical', source: 'receiver', key: `${fingerprint}|${startsAt.toISOString()}`, fingerprint, alertName, target: { ok: true, target: { kind: 'host' } }, startsAt };
+}
+
 const aliveTrees = (ts: readonly OwnedTree[]): number => ts.filter((t) => t.pids.some((p) => identity(p).alive)).length;
 
 describe('an incident in the pipeline (issue 14)', () => {
@@ -169,15 +174,7 @@ describe('an incident in the pipeline (issue 14)', () => {
 
   it('the receiver: repeats of the same firing host alert continue its incident (not duplicates, not cooldown); resolved ends it', async () => {
     const { r, dir, mine } = await setup({});
-    const alert: CriticalTrigger = {
-      kind: 'critical',
-      source: 'receiver',
-      key: 'fp-host|2025-12-12T03:12:00.000Z',
-      fingerprint: 'fp-host',
-      alertName: 'HeadroomHostMemoryHigh',
-      target: { ok: true, target: { kind: 'host' } },
-      startsAt: new Date(Date.now() - 60_000),
-    };
+    const alert = hostAlert('fp-host', 'HeadroomHostMemoryHigh');
     const first = await r.pipeline.handle(alert);
     expect(first).toMatchObject({ kind: 'action', result: 'success', incident: { open: true, victims: 1 } });
     const repeat = await r.pipeline.handle(alert); // Alertmanager's repeat notification of the same firing alert
@@ -194,19 +191,10 @@ describe('an incident in the pipeline (issue 14)', () => {
   });
   it('the receiver: another host alert while its incident is open (swap critical after memory critical) is that incident\'s next step, not a cooldown refusal; so is the guard', async () => {
     const { r, mine } = await setup({}, true, 3);
-    const memoryHigh: CriticalTrigger = {
-      kind: 'critical',
-      source: 'receiver',
-      key: 'fp-mem|2025-12-12T03:12:00.000Z',
-      fingerprint: 'fp-mem',
-      alertName: 'HeadroomHostMemoryHigh',
-      target: { ok: true, target: { kind: 'host' } },
-      startsAt: new Date(Date.now() - 60_000),
-    };
-    const first = await r.pipeline.handle(memoryHigh);
+    const first = await r.pipeline.handle(hostAlert('fp-mem', 'HeadroomHostMemoryHigh'));
     expect(first).toMatchObject({ kind: 'action', result: 'success', incident: { open: true, victims: 1 } });
     const id = first.kind === 'action' ? first.incidentId : undefined;
-    const swap = await r.pipeline.handle({ ...memoryHigh, key: 'fp-swap|2025-12-12T03:13:00.000Z', fingerprint: 'fp-swap', alertName: 'HeadroomSwapUsage' });
+    const swap = await r.pipeline.handle(hostAlert('fp-swap', 'HeadroomSwapUsage'));
     expect(swap).toMatchObject({ kind: 'action', result: 'success', incidentId: id, incident: { id, open: true, victims: 2 } });
     const guard = await r.pipeline.handle(guardTrigger({ at: new Date(Date.now() - 1000) }), { urgent: true });
     expect(guard).toMatchObject({ kind: 'action', result: 'success', incidentId: id, incident: { id, held: true, victims: 3 } });
@@ -291,15 +279,7 @@ describe('an incident in the pipeline (issue 14)', () => {
 
   it('close_after under the receiver: a host alert that stays firing continues its held incident when memory is past the line again; resolved closes it as recovered', async () => {
     const { r, dir, spawnMine } = await setup({}, true, 1);
-    const alert: CriticalTrigger = {
-      kind: 'critical',
-      source: 'receiver',
-      key: 'fp-host|2025-12-12T03:12:00.000Z',
-      fingerprint: 'fp-host',
-      alertName: 'HeadroomHostMemoryHigh',
-      target: { ok: true, target: { kind: 'host' } },
-      startsAt: new Date(Date.now() - 60_000),
-    };
+    const alert = hostAlert('fp-host', 'HeadroomHostMemoryHigh');
     expect(await r.pipeline.handle(alert)).toMatchObject({ kind: 'action', incident: { held: true, victims: 1 } });
     await spawnMine('headroom-incident-receiver-late-job');
     // Alertmanager repeats the still-firing alert: past the line again within close_after → the same incident.
