@@ -194,6 +194,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     workersLeft = procList((await guest.run(`for p in ${workerPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
   }
   const availSeen = probes.flatMap((p) => (p.avail !== undefined && Number.isFinite(p.avail) ? [p.avail] : []));
+  await closeHeadroom(guest, arm);
   const actions = arm.startsWith('headroom') ? await whatHeadroomDid(guest, arm, Number(startedGuest)) : undefined;
   const notified = await notifiedOf(guest, arm, Number(startedGuest));
   // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
@@ -326,6 +327,15 @@ export async function runDozen(guest: Guest): Promise<DozenRun> {
  * (180 s) or ends early when every job is gone, or once growth is over (60 s) and MemAvailable has stayed at
  * 10 % or more for 15 s.
  */
+/**
+ * After the window, for the headroom arms: stop the agent. An incident is held open for
+ * remediation.incident.close_after (90 s) after memory recovered, and written (report, incident line, summary)
+ * when it closes; the agent's shutdown closes held incidents, so what is counted next is the whole incident.
+ */
+async function closeHeadroom(guest: Guest, arm: Arm): Promise<void> {
+  if (arm.startsWith('headroom')) await guest.run('systemctl stop headroom-agent; true', { timeoutMs: 120_000 });
+}
+
 async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
   await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
   const version = (await guest.ok(VERSION[arm])).trim();
@@ -340,6 +350,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
   const stillAlive = (await stillRunning(guest, jobPids)).length;
+  await closeHeadroom(guest, arm);
   const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
   const actions = arm === 'headroom-alertmanager' ? await whatHeadroomDid(guest, arm, startedGuest) : undefined;
   const notified = await notifiedOf(guest, arm, startedGuest);
