@@ -194,7 +194,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     workersLeft = procList((await guest.run(`for p in ${workerPids.join(' ')}; do test -e /proc/$p && echo $p; done; true`, { timeoutMs: 60_000 })).stdout).length;
   }
   const availSeen = probes.flatMap((p) => (p.avail !== undefined && Number.isFinite(p.avail) ? [p.avail] : []));
-  await closeHeadroom(guest, arm);
+  const agentStopped = await closeHeadroom(guest, arm);
   const actions = arm.startsWith('headroom') ? await whatHeadroomDid(guest, arm, Number(startedGuest)) : undefined;
   const notified = await notifiedOf(guest, arm, Number(startedGuest));
   // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
@@ -202,7 +202,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   await new Promise((r) => setTimeout(r, 2000));
   const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
   const jobSet = new Set(jobPids);
-  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
+  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !stoppedByBench(agentStopped)(p) && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
   const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
@@ -332,9 +332,15 @@ export async function runDozen(guest: Guest): Promise<DozenRun> {
  * remediation.incident.close_after (90 s) after memory recovered, and written (report, incident line, summary)
  * when it closes; the agent's shutdown closes held incidents, so what is counted next is the whole incident.
  */
-async function closeHeadroom(guest: Guest, arm: Arm): Promise<void> {
-  if (arm.startsWith('headroom')) await guest.run('systemctl stop headroom-agent; true', { timeoutMs: 120_000 });
+async function closeHeadroom(guest: Guest, arm: Arm): Promise<string | undefined> {
+  if (!arm.startsWith('headroom')) return undefined;
+  const agentPid = (await guest.run('systemctl show headroom-agent -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
+  await guest.run('systemctl stop headroom-agent; true', { timeoutMs: 120_000 });
+  return agentPid;
 }
+
+/** The process list entries the bench itself stopped after the window (the agent it stopped: not "killed"). */
+const stoppedByBench = (agentPid: string | undefined) => (entry: string): boolean => agentPid !== undefined && agentPid !== '0' && entry.split(' ')[0] === agentPid;
 
 async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
   await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
@@ -350,7 +356,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
   const stillAlive = (await stillRunning(guest, jobPids)).length;
-  await closeHeadroom(guest, arm);
+  const agentStopped = await closeHeadroom(guest, arm);
   const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
   const actions = arm === 'headroom-alertmanager' ? await whatHeadroomDid(guest, arm, startedGuest) : undefined;
   const notified = await notifiedOf(guest, arm, startedGuest);
@@ -358,7 +364,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   await new Promise((r) => setTimeout(r, 2000));
   const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
   const jobSet = new Set(jobPids);
-  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
+  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !stoppedByBench(agentStopped)(p) && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
   const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
   const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
   const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
