@@ -499,7 +499,15 @@ describe.skipIf(skipSuite('machine-guest'))('the real machine (Debian 12 guest)'
       expect.soft(a.source).toBe('guard');
       expect.soft(run.jobPids).toContain(String(a.target?.root?.pid));
     }
-    expect.soft(last?.avail ?? 0).toBeGreaterThanOrEqual(0.1 * run.memTotal);
+    // Memory was seen back under the recovered line: the incident ended `recovered` (asserted below). After that
+    // the remaining jobs (done growing), page cache and swap may take MemAvailable under 10 % again without
+    // reaching the guard's own line (guard.available_below, 3 %), and the guard rightly does nothing (seen once:
+    // 4 % available with 7 jobs alive, every probe answered in ~100 ms). Out of danger by the guard's definition:
+    // at the end, and in the window's last 15 s, no probe saw MemAvailable under the guard line.
+    const guardLine = 0.03 * run.memTotal;
+    expect.soft(last?.avail ?? 0).toBeGreaterThanOrEqual(guardLine);
+    const tail = run.probes.filter((p) => p.t >= (run.probes.at(-1)?.t ?? 0) - 15);
+    expect.soft(tail.filter((p) => p.avail !== undefined && p.avail < guardLine)).toEqual([]);
     // sshd answered. A probe (one a second, 5 s timeout over the shared connection) can miss its 5 s while the
     // guest thrashes before the first victim is gone; under TCG on a loaded 2-core host 4 of 35 did (one 19 s
     // stall at load average 13, 2026-12-01), where the kernel alone loses ssh for about a minute. Bounded: at most
