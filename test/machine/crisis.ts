@@ -154,14 +154,67 @@ function procList(text: string): string[] {
   return text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
 }
 
-export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
-  if (scenario === 'dozen') return runDozenArm(guest, arm, log);
+/** What an arm notes about the guest before its job starts (to tell later what else went). */
+interface ArmStart {
+  readonly before: readonly string[];
+  readonly sshdPid: string;
+  readonly oomBefore: number;
+}
+
+const PS = 'ps --ppid 2 -p 2 --deselect -o pid=,comm=';
+
+/** Starts the arm's peer (or nothing) on a fresh boot and notes the processes, sshd and the kernel's kill count. */
+async function startArm(guest: Guest, arm: Arm): Promise<{ version: string; start: ArmStart }> {
   await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
   const version = (await guest.ok(VERSION[arm])).trim();
-  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
-  const before = procList(await guest.ok(ps));
+  const before = procList(await guest.ok(PS));
   const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
   const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  return { version, start: { before, sshdPid, oomBefore } };
+}
+
+/** The longest time between two answered probes (an answer counts when it came back, after its own latency). */
+function longestStall(answered: readonly { readonly t: number; readonly ms: number }[]): number {
+  let longest = 0;
+  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
+  return longest;
+}
+
+/**
+ * After the window: whatever is left of the job is stopped (by its PIDs in the guest), so the next arm starts
+ * clean; then what else went (not the job, not the agent the bench stopped, not short-lived helpers), whether
+ * sshd is the same process, the kernel's OOM kills, MemAvailable, and the report the arm left.
+ */
+async function endArm(guest: Guest, arm: Arm, start: ArmStart, jobPids: readonly string[], agentStopped: string | undefined) {
+  await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = new Set(procList((await guest.run(PS, { timeoutMs: 60_000 })).stdout));
+  const jobSet = new Set(jobPids);
+  const otherKilled = start.before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !stoppedByBench(agentStopped)(p) && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
+  const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
+  const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
+  const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
+  let report = '-';
+  if (arm.startsWith('headroom')) {
+    const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} incident report(s)`;
+  } else if (arm !== 'nothing') {
+    const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
+    const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
+    report = `${n} journal line(s) about a kill`;
+  }
+  return {
+    otherKilled,
+    sshdSurvived: sshdNow === start.sshdPid,
+    kernelOomKills: oomAfter - start.oomBefore,
+    ...(Number.isFinite(availAfter) ? { memAvailableAfterMiB: Math.round(availAfter / 1024 / 1024) } : {}),
+    report,
+  };
+}
+
+export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, log: (line: string) => void, limitMs = 240_000): Promise<ArmResult> {
+  if (scenario === 'dozen') return runDozenArm(guest, arm, log);
+  const { version, start } = await startArm(guest, arm);
   const memTotal = Number((await guest.ok("awk '/^MemTotal/ {print $2 * 1024}' /proc/meminfo")).trim());
   const workers = scenario === 'workers' ? 3 : 0;
   const [jobPid = '', startedGuest = '0'] = (await guest.ok(`nohup python3 /opt/headroom/test/machine/guest/grow.py 50 4096 ${workers} >/tmp/hog.out 2>&1 </dev/null & echo $!; date +%s%3N`)).trim().split('\n');
@@ -181,8 +234,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     if (wait > 0) await new Promise((res) => setTimeout(res, wait));
   }
   const answered = probes.filter((p) => p.ok);
-  let longest = 0;
-  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
+  const longest = longestStall(answered);
   const gone = probes.find((p) => p.alive === false);
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const swapIn = probes.find((p) => (p.swapUsed ?? 0) > 0);
@@ -197,24 +249,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
   const agentStopped = await closeHeadroom(guest, arm);
   const actions = arm.startsWith('headroom') ? await whatHeadroomDid(guest, arm, Number(startedGuest)) : undefined;
   const notified = await notifiedOf(guest, arm, Number(startedGuest));
-  // Whatever is left of the job is stopped now (by its PIDs in the guest), so the next arm starts clean.
-  await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
-  const jobSet = new Set(jobPids);
-  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !stoppedByBench(agentStopped)(p) && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
-  const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
-  const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
-  const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
-  let report = '-';
-  if (arm.startsWith('headroom')) {
-    const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
-    report = `${n} incident report(s)`;
-  } else if (arm !== 'nothing') {
-    const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
-    const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
-    report = `${n} journal line(s) about a kill`;
-  }
+  const end = await endArm(guest, arm, start, jobPids, agentStopped);
   const result: ArmResult = {
     arm,
     scenario,
@@ -225,11 +260,7 @@ export async function runCrisisArm(guest: Guest, arm: Arm, scenario: Scenario, l
     thresholdToKillS: gone !== undefined && threshold !== undefined ? Number((gone.t - threshold.t).toFixed(1)) : undefined,
     swapToKillS: gone !== undefined && swapIn !== undefined ? Number((gone.t - swapIn.t).toFixed(1)) : undefined,
     jobStopped: gone !== undefined,
-    otherKilled,
-    sshdSurvived: sshdNow === sshdPid,
-    kernelOomKills: oomAfter - oomBefore,
-    memAvailableAfterMiB: Number.isFinite(availAfter) ? Math.round(availAfter / 1024 / 1024) : undefined,
-    report,
+    ...end,
     ...(gone?.avail !== undefined && Number.isFinite(gone.avail) ? { availAtGoneMiB: Math.round(gone.avail / MiB) } : {}),
     ...(availSeen.length > 0 ? { availLowestMiB: Math.round(Math.min(...availSeen) / MiB) } : {}),
     ...(workers > 0 ? { workers, ...(workersLeft !== undefined ? { workersLeft } : {}) } : {}),
@@ -343,16 +374,10 @@ async function closeHeadroom(guest: Guest, arm: Arm): Promise<string | undefined
 const stoppedByBench = (agentPid: string | undefined) => (entry: string): boolean => agentPid !== undefined && agentPid !== '0' && entry.split(' ')[0] === agentPid;
 
 async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void): Promise<ArmResult> {
-  await guest.ok(SETUP[arm], { timeoutMs: 300_000 });
-  const version = (await guest.ok(VERSION[arm])).trim();
-  const ps = "ps --ppid 2 -p 2 --deselect -o pid=,comm=";
-  const before = procList(await guest.ok(ps));
-  const sshdPid = (await guest.ok('systemctl show ssh -p MainPID --value')).trim();
-  const oomBefore = Number((await guest.ok("dmesg | grep -c 'Killed process' || true")).trim());
+  const { version, start } = await startArm(guest, arm);
   const { memTotal, startedGuestMs: startedGuest, jobPids, probes } = await runDozen(guest);
   const answered = probes.filter((p) => p.ok);
-  let longest = 0;
-  for (let i = 1; i < answered.length; i++) longest = Math.max(longest, (answered[i]?.t ?? 0) + (answered[i]?.ms ?? 0) / 1000 - (answered[i - 1]?.t ?? 0));
+  const longest = longestStall(answered);
   const threshold = probes.find((p) => p.avail !== undefined && p.avail < 0.03 * memTotal);
   const safe = threshold === undefined ? undefined : probes.find((p) => p.t > threshold.t && p.avail !== undefined && p.avail >= 0.1 * memTotal);
   const stillAlive = (await stillRunning(guest, jobPids)).length;
@@ -360,25 +385,11 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
   const guard = arm.startsWith('headroom') ? (await guest.run(GUARD_AUDIT, { timeoutMs: 60_000 })).stdout.trim() : '';
   const actions = arm === 'headroom-alertmanager' ? await whatHeadroomDid(guest, arm, startedGuest) : undefined;
   const notified = await notifiedOf(guest, arm, startedGuest);
-  await guest.run(`kill -9 ${jobPids.join(' ')} 2>/dev/null; true`, { timeoutMs: 60_000 });
-  await new Promise((r) => setTimeout(r, 2000));
-  const after = new Set(procList((await guest.run(ps, { timeoutMs: 60_000 })).stdout));
-  const jobSet = new Set(jobPids);
-  const otherKilled = before.filter((p) => !after.has(p) && !jobSet.has(p.split(' ')[0] ?? '') && !stoppedByBench(agentStopped)(p) && !/ (ps|awk|sh|bash|sshd|sleep|kill|grep|cat|tr|dmesg|systemctl|\(udev-worker\))$/.test(p));
-  const sshdNow = (await guest.run('systemctl show ssh -p MainPID --value', { timeoutMs: 60_000 })).stdout.trim();
-  const oomAfter = Number((await guest.run("dmesg | grep -c 'Killed process' || true", { timeoutMs: 60_000 })).stdout.trim());
-  const availAfter = Number((await guest.run("awk '/^MemAvailable/ {print $2 * 1024}' /proc/meminfo", { timeoutMs: 60_000 })).stdout.trim());
-  let report = '-';
+  const end = await endArm(guest, arm, start, jobPids, agentStopped);
   let guardText = '-';
   if (arm.startsWith('headroom')) {
-    const n = (await guest.run('ls /var/lib/headroom/incidents/*.md 2>/dev/null | wc -l', { timeoutMs: 60_000 })).stdout.trim();
-    report = `${n} incident report(s)`;
     const [actionCount = '?', cooldown = '?', incidents = '?', refusals = '?'] = guard.split(' ');
     guardText = `${actionCount} action(s), ${cooldown} cooldown/rate refusal(s), ${incidents} incident line(s); refusals by code: ${refusals}`;
-  } else if (arm !== 'nothing') {
-    const unit = arm.startsWith('systemd-oomd') ? 'systemd-oomd' : arm;
-    const n = (await guest.run(`journalctl -u ${unit} --no-pager | grep -ciE 'kill|sending' || true`, { timeoutMs: 60_000 })).stdout.trim();
-    report = `${n} journal line(s) about a kill`;
   }
   const result: ArmResult = {
     arm,
@@ -388,11 +399,7 @@ async function runDozenArm(guest: Guest, arm: Arm, log: (line: string) => void):
     failedProbes: probes.length - answered.length,
     longestStallS: Number(longest.toFixed(1)),
     jobStopped: stillAlive < jobPids.length,
-    otherKilled,
-    sshdSurvived: sshdNow === sshdPid,
-    kernelOomKills: oomAfter - oomBefore,
-    ...(Number.isFinite(availAfter) ? { memAvailableAfterMiB: Math.round(availAfter / 1024 / 1024) } : {}),
-    report,
+    ...end,
     notified,
     ...(actions !== undefined ? { actions } : {}),
     dozen: {
