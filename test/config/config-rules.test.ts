@@ -2,18 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, parseConfigText } from '../../src/config/load.js';
+import { parseConfig, parseConfigText } from '../../src/config/load.js';
 import { runCli } from '../support/cli.js';
+import { configProblems } from '../support/config-problems.js';
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 /** zod's own wording, which names neither the key nor what is allowed in the file's terms. */
 const ZOD_DEFAULT = /Invalid input|Invalid option|Invalid string|Invalid element|Too small|Too big|expected \w+, received|expected one of/;

@@ -2,18 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadConfigWithOverrides, parseConfigText } from '../../src/config/load.js';
+import { loadConfig, loadConfigWithOverrides, parseConfigText } from '../../src/config/load.js';
 import { formatBytes, formatDuration, parseDuration, parseSize, parseSizeOrPercent } from '../../src/config/units.js';
+import { configProblems } from '../support/config-problems.js';
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 describe('units', () => {
   it('parses sizes in powers of 1024', () => {

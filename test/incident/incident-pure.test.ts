@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escalation } from '../../src/actions/escalation.js';
-import { ConfigError, parseConfig, parseConfigText } from '../../src/config/load.js';
+import { parseConfig, parseConfigText } from '../../src/config/load.js';
 import { settled } from '../../src/guard/guard.js';
 import { policySettings } from '../../src/policy/settings.js';
 import { chooseVictim, rankVictims } from '../../src/policy/ranking.js';
@@ -32,6 +32,7 @@ import { processMemory } from '../../src/notify/render/format.js';
 import { summarizeProcess } from '../../src/remediation/summaries.js';
 import type { ActionRecord } from '../../src/remediation/action-record.js';
 import type { CriticalTrigger } from '../../src/remediation/trigger.js';
+import { yamlProblems } from '../support/config-problems.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -283,15 +284,7 @@ describe('ranking by what a victim really holds (resident + swap)', () => {
 });
 
 describe('config: remediation.incident', () => {
-  const problems = (text: string): string[] => {
-    try {
-      parseConfigText(text, 'x.yml');
-    } catch (error) {
-      if (error instanceof ConfigError) return [...error.problems];
-      throw error;
-    }
-    throw new Error('expected a ConfigError');
-  };
+  const problems = yamlProblems;
   it('errors name the key and what is allowed', () => {
     expect(problems('remediation:\n  incident:\n    max_victims: 0\n')[0]).toMatch(/^remediation\.incident\.max_victims: .*whole number from 1 to 100/);
     expect(problems('remediation:\n  incident:\n    max_victims: 2.5\n')[0]).toMatch(/remediation\.incident\.max_victims: .*whole number from 1 to 100/);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, parseConfigText } from '../../src/config/load.js';
+import { parseConfig, parseConfigText } from '../../src/config/load.js';
 import { parseSizeBound, resolveSize } from '../../src/config/units.js';
 import { policySettings } from '../../src/policy/settings.js';
 import { chooseVictim, rankVictims } from '../../src/policy/ranking.js';
 import type { ProcessDetailsLite, Snapshot } from '../../src/policy/types.js';
 import { ProcessTable, type ProcessEntry } from '../../src/procfs/process-table.js';
+import { yamlProblems } from '../support/config-problems.js';
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -13,15 +14,7 @@ const GiB = 1024 ** 3;
 const GUEST_MEMTOTAL = 1939 * MiB;
 const INCIDENT_MEMTOTAL = 62 * GiB;
 
-const problems = (text: string): string[] => {
-  try {
-    parseConfigText(text, 'x.yml');
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-};
+const problems = yamlProblems;
 
 describe('remediation.min_victim_size: the default protects a small machine and stays 1 GiB on a big one', () => {
   const min = policySettings(parseConfig({}, 'test').remediation).minVictimBytes;
